@@ -1,0 +1,62 @@
+"""Shared fixtures. Real clips come from ../shared/data (or $WPA_TEST_DATA); they are never copied
+into the repository, and tests that need them skip, saying why, where they are absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("WPA_TEST_DATA", REPO.parent / "shared" / "data"))
+VIDEOS = SHARED_DATA / "videos"
+
+# Small real clips of distinct exercises, a few seconds each (one is a GIF, one a portrait phone clip).
+SQUAT_CLIP = "squat/Sarvesh521__Rep-Right__Ayush.mp4"
+SMALL_CLIPS = {
+    "squat": ["squat/Sarvesh521__Rep-Right__Ayush.mp4", "squat/NgoQuocBao1010__Exercise-Correction__squat.gif"],
+    "push_up": ["push_up/krishnawin__FitCenter__push-up_15.mp4", "push_up/krishnawin__FitCenter__push-up_18.mp4"],
+    "jumping_jack": ["jumping_jack/kaiakol__computervision__jumpingjack_correct_003.mp4",
+                     "jumping_jack/kaiakol__computervision__jumpingjack_correct_004.mp4"],
+    "deadlift": ["deadlift/4a454646__MediaPipe-PoseReader__deadlift.mp4",
+                 "deadlift/4a454646__MediaPipe-PoseReader__heellift.mp4"],
+}
+
+
+@pytest.fixture(scope="session")
+def videos() -> Path:
+    """The folder of real clips, or a skip saying where it was looked for."""
+    if not VIDEOS.is_dir():
+        pytest.skip(f"real clips not found at {VIDEOS} (set WPA_TEST_DATA to the shared data folder)")
+    return VIDEOS
+
+
+@pytest.fixture(scope="session")
+def small_dataset(videos: Path, tmp_path_factory) -> Path:
+    """A DATA/<exercise>/<clip> folder of links to eight small real clips (four exercises)."""
+    root = tmp_path_factory.mktemp("small-dataset")
+    for label, clips in SMALL_CLIPS.items():
+        (root / label).mkdir()
+        for clip in clips:
+            source = videos / clip
+            if not source.is_file():
+                pytest.skip(f"{source} is missing from the shared data")
+            (root / label / source.name).symlink_to(source)
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_cache(tmp_path_factory) -> Path:
+    """The pose cache folder the small dataset is extracted into (copy it to reuse the entries)."""
+    return tmp_path_factory.mktemp("pose-cache")
+
+
+@pytest.fixture(scope="session")
+def small_clips(small_dataset: Path, small_cache: Path):
+    """Pose sequences of the small dataset, extracted once per test session."""
+    from wpa.dataset import extract_dataset, scan_dataset
+
+    extraction = extract_dataset(scan_dataset(small_dataset).clips, small_cache)
+    assert not extraction.failures, extraction.failures
+    return extraction.clips

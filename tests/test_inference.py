@@ -1,0 +1,85 @@
+"""Inference: smoothing, unknown and no-person frames, segments, and the clip's label."""
+
+import numpy as np
+import pytest
+
+from tests.poses import random_pose
+from tests.test_model import LABELS, make_model
+from wpa.inference import (NO_PERSON, UNKNOWN, InferenceConfig, find_segments, label_frames, predict_clip,
+                           smooth_probabilities)
+from wpa.pose import PoseSequence
+
+
+def test_smoothing_removes_a_one_frame_flicker_and_keeps_gaps():
+    t = np.arange(30) / 30
+    p = np.tile([0.9, 0.1], (30, 1)).astype(np.float32)
+    p[10] = [0.1, 0.9]
+    p[20] = np.nan
+    smoothed = smooth_probabilities(p, t, sigma_s=0.1)
+    assert smoothed[10, 0] > 0.5
+    assert np.isnan(smoothed[20]).all()
+    np.testing.assert_allclose(smoothed[~np.isnan(smoothed).any(axis=1)].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_no_smoothing_leaves_probabilities_alone():
+    p = np.random.default_rng(0).dirichlet([1, 1, 1], size=8).astype(np.float32)
+    np.testing.assert_array_equal(smooth_probabilities(p, np.arange(8) / 30, 0.0), p)
+
+
+def test_frames_below_the_threshold_are_unknown_and_empty_frames_no_person():
+    p = np.array([[0.9, 0.1], [0.55, 0.45], [np.nan, np.nan]])
+    assert label_frames(p, ("a", "b"), 0.6) == ("a", UNKNOWN, NO_PERSON)
+
+
+def test_segments_follow_changes_and_absorb_flickers():
+    t = np.arange(300) / 30  # 10 s
+    labels = ["squat"] * 120 + ["lunge"] * 3 + ["squat"] * 27 + ["plank"] * 150
+    smoothed = np.zeros((300, 3))
+    for i, label in enumerate(labels):
+        smoothed[i, ("lunge", "plank", "squat").index(label)] = 0.8
+    segments = find_segments(tuple(labels), t, smoothed, ("lunge", "plank", "squat"), min_segment_s=1.0)
+    assert [(s.label, round(s.start_s, 2), round(s.end_s, 2)) for s in segments] == [("squat", 0.0, 5.0), ("plank", 5.0, 10.0)]
+    assert segments[1].confidence == pytest.approx(0.8)
+
+
+def test_a_long_stretch_with_nobody_is_its_own_segment():
+    t = np.arange(150) / 30
+    labels = ("squat",) * 50 + (NO_PERSON,) * 60 + ("squat",) * 40
+    smoothed = np.where(np.array(labels)[:, None] == NO_PERSON, np.nan, 0.9) * np.ones((150, 1))
+    segments = find_segments(labels, t, smoothed, ("squat",), 1.0)
+    assert [s.label for s in segments] == ["squat", NO_PERSON, "squat"]
+    assert segments[1].confidence == 0.0
+
+
+def test_predict_clip_summarises_a_clip():
+    model = make_model()
+    prediction = predict_clip(model, random_pose(frames=60, missing=(7, 8)), InferenceConfig(min_confidence=0.0))
+    assert prediction.probabilities.shape == (60, len(LABELS))
+    assert prediction.frames_with_pose == 58
+    assert prediction.frame_labels[7] == NO_PERSON
+    assert prediction.label in LABELS and prediction.label == prediction.best_guess
+    assert 0 < prediction.confidence <= 1
+    summary = prediction.summary()
+    assert summary["frames"] == 60 and summary["segments"][0]["start_s"] == 0.0
+    assert summary["segments"][-1]["end_s"] == round(60 / 30, 3)
+    assert summary["top"][0]["label"] == prediction.label
+
+
+def test_an_unsure_clip_is_unknown():
+    prediction = predict_clip(make_model(), random_pose(frames=30), InferenceConfig(min_confidence=0.99))
+    assert prediction.label == UNKNOWN and prediction.best_guess in LABELS
+
+
+def test_a_clip_with_nobody_is_marked_not_guessed():
+    pose = random_pose(frames=20, missing=tuple(range(20)))
+    prediction = predict_clip(make_model(), pose)
+    assert prediction.label == NO_PERSON and prediction.confidence == 0.0
+    assert set(prediction.frame_labels) == {NO_PERSON}
+    assert [s.label for s in prediction.segments] == [NO_PERSON]
+
+
+def test_an_empty_clip():
+    pose = random_pose(frames=1)
+    empty = PoseSequence(pose.landmarks[:0], pose.world_landmarks[:0], pose.timestamps_s[:0], 30.0, (640, 480))
+    prediction = predict_clip(make_model(), empty)
+    assert prediction.label == NO_PERSON and prediction.segments == ()

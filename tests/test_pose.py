@@ -1,0 +1,65 @@
+"""Pose estimation on a real clip, on a picture with nobody, and with unusable model files."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import SQUAT_CLIP
+from tests.media import write_image
+from wpa.errors import PoseModelError
+from wpa.pose import DEFAULT_POSE_MODEL, PoseEstimator, PoseOptions, extract_pose
+from wpa.video import read_frames
+
+
+def test_the_shipped_pose_model_is_in_the_repository():
+    assert DEFAULT_POSE_MODEL.is_file() and DEFAULT_POSE_MODEL.stat().st_size > 5_000_000
+
+
+def test_a_real_clip_gives_a_pose_on_almost_every_frame(videos):
+    calls = []
+    pose = extract_pose(videos / SQUAT_CLIP, progress=lambda done, total: calls.append((done, total)))
+    assert len(pose) == 175 and pose.landmarks.shape == (175, 33, 4) and pose.world_landmarks.shape == (175, 33, 3)
+    assert pose.present.mean() > 0.95
+    seen = pose.landmarks[pose.present]
+    assert np.all((seen[..., :2] > -0.5) & (seen[..., :2] < 1.5))
+    assert np.all((seen[..., 3] >= 0) & (seen[..., 3] <= 1))
+    assert np.all(np.diff(pose.timestamps_s) > 0) and pose.timestamps_s[0] == 0
+    assert pose.frame_size == (478, 850) and 29 < pose.fps < 31
+    assert calls[-1] == (175, 175)
+    # In a standing squat filmed upright, the head is above the hips.
+    assert np.nanmedian(pose.landmarks[:, 0, 1]) < np.nanmedian(pose.landmarks[:, 23, 1])
+
+
+def test_a_picture_with_nobody_gives_no_pose(tmp_path):
+    pose = extract_pose(write_image(tmp_path / "empty-room.png"))
+    assert len(pose) == 1 and not pose.present.any()
+    assert np.isnan(pose.landmarks).all()
+
+
+def test_strided_frames_are_accepted(videos):
+    """A view with padded rows (as PyAV gives for many widths) must still find the person."""
+    frame = next(read_frames(videos / SQUAT_CLIP)).rgb
+    padded = np.zeros((frame.shape[0], frame.shape[1] + 10, 3), np.uint8)
+    padded[:, : frame.shape[1]] = frame
+    view = padded[:, : frame.shape[1]]
+    assert not view.flags.c_contiguous
+    with PoseEstimator() as estimator:
+        assert estimator.detect(view, 0.0) is not None
+
+
+def test_timestamps_that_do_not_increase_are_nudged(videos):
+    frame = next(read_frames(videos / SQUAT_CLIP)).rgb
+    with PoseEstimator() as estimator:
+        for _ in range(3):
+            estimator.detect(frame, 0.0)  # MediaPipe itself would refuse the repeated timestamp
+
+
+def test_missing_pose_model(tmp_path):
+    with pytest.raises(PoseModelError, match="not found"):
+        PoseEstimator(PoseOptions(model_path=tmp_path / "nope.task"))
+
+
+def test_a_file_that_is_not_a_pose_model(tmp_path):
+    fake = tmp_path / "fake.task"
+    fake.write_bytes(b"PK\x03\x04 not really a model")
+    with pytest.raises(PoseModelError, match="not a usable"):
+        PoseEstimator(PoseOptions(model_path=fake))

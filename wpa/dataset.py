@@ -1,0 +1,335 @@
+"""Training data: a folder of class folders (`DATA/<exercise>/<clip>`) turned into pose sequences.
+
+Clips are extracted in parallel processes, each cached on disk by the clip's content hash and the
+pose settings, so a second run re-extracts nothing. Unreadable clips are skipped and reported.
+A dataset can also come from a landmarks CSV (see `read_landmarks_csv`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from wpa.errors import DatasetError, WpaError
+from wpa.files import write_text_atomic
+from wpa.pose import NUM_LANDMARKS, PoseOptions, PoseSequence, extract_pose
+from wpa.video import VIDEO_EXTENSIONS
+
+# Bump when extraction changes what it stores, so old cache entries are not reused.
+EXTRACTOR_VERSION = 1
+DEFAULT_CACHE_DIR = Path(os.environ.get("WPA_CACHE_DIR", Path.home() / ".cache" / "wpa" / "poses"))
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "wpa-pose-dataset"
+CACHE_SUBDIR = "poses"  # where `python -m wpa extract --out CACHE` keeps its entries
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """One clip of a dataset: where it is and what exercise it shows."""
+
+    path: Path
+    label: str
+    name: str = ""  # path inside its class folder (default: the file name)
+
+    @property
+    def clip_id(self) -> str:
+        """`<label>/<path in the class folder>`: unique within a dataset and readable in reports."""
+        return f"{self.label}/{self.name or self.path.name}"
+
+
+@dataclass(frozen=True)
+class DatasetScan:
+    """What a data folder holds, found without decoding anything."""
+
+    root: Path
+    clips: tuple[ClipRef, ...]
+    ignored_files: tuple[Path, ...]  # files whose extension is not a video's
+    empty_classes: tuple[str, ...]  # class folders with no clip in them
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(sorted({clip.label for clip in self.clips}))
+
+    @property
+    def clips_per_label(self) -> dict[str, int]:
+        return dict(sorted(Counter(clip.label for clip in self.clips).items()))
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things a person should know before training on this data."""
+        notes = [f"class '{label}' has only one clip: it cannot be both trained on and validated"
+                 for label, count in self.clips_per_label.items() if count == 1]
+        notes += [f"class folder '{label}' has no video files" for label in self.empty_classes]
+        notes += [f"ignored {path.relative_to(self.root)} (not one of {', '.join(VIDEO_EXTENSIONS)})"
+                  for path in self.ignored_files]
+        return notes
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A clip with its poses: the unit of training data."""
+
+    clip_id: str
+    label: str
+    pose: PoseSequence
+    source: Path | None = None  # the video it came from, if any
+    cache_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtractionProgress:
+    """Reported after each clip is done."""
+
+    done: int
+    total: int
+    clip: ClipRef
+    frames: int  # frames of pose estimation run so far in this extraction (cached clips count 0)
+    elapsed_s: float
+    from_cache: bool
+    error: str | None = None
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass
+class Extraction:
+    """The outcome of extracting a dataset: the clips read and the ones skipped, with why."""
+
+    clips: list[Clip] = field(default_factory=list)
+    failures: list[tuple[ClipRef, str]] = field(default_factory=list)
+    reused: int = 0  # clips taken from the cache
+
+
+def scan_dataset(root: str | Path) -> DatasetScan:
+    """List the clips of `root/<exercise>/<clip>`; raise DatasetError if there is nothing to train on."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such folder. Give a folder holding one sub-folder per exercise.")
+    clips, ignored, empty = [], [], []
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        videos = [p for p in files if p.suffix.lower() in VIDEO_EXTENSIONS]
+        ignored += [p for p in files if p.suffix.lower() not in VIDEO_EXTENSIONS]
+        clips += [ClipRef(path=p, label=class_dir.name, name=p.relative_to(class_dir).as_posix()) for p in videos]
+        if not videos:
+            empty.append(class_dir.name)
+    if not clips:
+        raise DatasetError(f"{root}: no video clips found. Put clips in one sub-folder per exercise, "
+                           f"e.g. {root}/squat/clip1.mp4 ({', '.join(VIDEO_EXTENSIONS)}).")
+    return DatasetScan(root=root, clips=tuple(clips), ignored_files=tuple(ignored), empty_classes=tuple(empty))
+
+
+def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = DEFAULT_CACHE_DIR,
+                    options: PoseOptions | None = None, workers: int | None = None,
+                    progress: Callable[[ExtractionProgress], None] | None = None) -> Extraction:
+    """Pose sequences of `clips`, from the cache where possible, else extracted in `workers`
+    processes (default: one per CPU core). Clips that cannot be read are reported, not raised."""
+    clips, options = list(clips), options or PoseOptions()
+    cache = PoseCache(cache_dir, options)
+    started, frames, outcome = time.monotonic(), 0, Extraction()
+    poses: dict[ClipRef, PoseSequence] = {}
+
+    def report(clip: ClipRef, from_cache: bool, error: str | None = None) -> None:
+        if progress:
+            progress(ExtractionProgress(done=len(poses) + len(outcome.failures), total=len(clips), clip=clip,
+                                        frames=frames, elapsed_s=time.monotonic() - started,
+                                        from_cache=from_cache, error=error))
+
+    keys, todo = {}, []
+    for clip in clips:
+        try:
+            keys[clip] = cache.key(clip.path)
+        except OSError as error:
+            outcome.failures.append((clip, f"cannot read the file ({error.strerror or error})"))
+            report(clip, from_cache=False, error=outcome.failures[-1][1])
+            continue
+        cached = cache.load(keys[clip])
+        if cached is None:
+            todo.append(clip)
+        else:
+            poses[clip] = cached
+            outcome.reused += 1
+            report(clip, from_cache=True)
+
+    for clip, result in _run_extractions(todo, options, workers):
+        if isinstance(result, str):
+            outcome.failures.append((clip, result))
+            report(clip, from_cache=False, error=result)
+            continue
+        cache.save(keys[clip], result)
+        poses[clip] = result
+        frames += len(result)
+        report(clip, from_cache=False)
+
+    outcome.clips = [Clip(clip.clip_id, clip.label, poses[clip], clip.path, keys[clip]) for clip in clips if clip in poses]
+    return outcome
+
+
+class PoseCache:
+    """Pose sequences on disk, one `.npz` per (clip content, pose settings).
+
+    Entries are written atomically and read without pickle; an entry that cannot be read back is
+    treated as missing, so a damaged file is simply extracted again.
+    """
+
+    def __init__(self, directory: str | Path, options: PoseOptions):
+        self.directory = Path(directory)
+        self._settings = _settings_digest(options)
+
+    def key(self, video_path: Path) -> str:
+        """The entry name for a clip: its content hash combined with the pose settings."""
+        digest = hashlib.sha256()
+        with open(video_path, "rb") as video:
+            for block in iter(lambda: video.read(1 << 20), b""):
+                digest.update(block)
+        return f"{digest.hexdigest()[:32]}-{self._settings}"
+
+    def load(self, key: str) -> PoseSequence | None:
+        """The cached poses for `key`, or None when absent or unreadable."""
+        path = self.directory / f"{key}.npz"
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                pose = PoseSequence(
+                    landmarks=stored["landmarks"], world_landmarks=stored["world_landmarks"],
+                    timestamps_s=stored["timestamps_s"], fps=float(stored["fps"]),
+                    frame_size=(int(stored["frame_size"][0]), int(stored["frame_size"][1])),
+                )
+        except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):
+            return None
+        frames = len(pose.timestamps_s)
+        if pose.landmarks.shape != (frames, NUM_LANDMARKS, 4) or pose.world_landmarks.shape != (frames, NUM_LANDMARKS, 3):
+            return None
+        return pose
+
+    def save(self, key: str, pose: PoseSequence) -> None:
+        """Store `pose` under `key` (write to a temporary file, then rename over)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = self.directory / f".{key}.{os.getpid()}.tmp.npz"  # np.savez wants the .npz suffix
+        np.savez(temporary, landmarks=pose.landmarks, world_landmarks=pose.world_landmarks,
+                 timestamps_s=pose.timestamps_s, fps=np.float64(pose.fps), frame_size=np.array(pose.frame_size))
+        os.replace(temporary, self.directory / f"{key}.npz")
+
+
+def write_manifest(directory: str | Path, scan: DatasetScan, extraction: Extraction) -> Path:
+    """Record which cached clips make up a dataset, so `train CACHE` can use them without the videos."""
+    path = Path(directory) / MANIFEST_NAME
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "version": 1,
+        "source": str(scan.root.resolve()),
+        "clips": [{"clip_id": clip.clip_id, "label": clip.label, "file": str(clip.source.resolve()),
+                   "cache_key": clip.cache_key, "frames": len(clip.pose),
+                   "frames_with_pose": int(clip.pose.present.sum())} for clip in extraction.clips],
+        "failures": [{"clip_id": clip.clip_id, "reason": reason} for clip, reason in extraction.failures],
+    }
+    write_text_atomic(path, json.dumps(manifest, indent=1))
+    return path
+
+
+def read_cached_dataset(directory: str | Path, options: PoseOptions | None = None) -> list[Clip]:
+    """The clips recorded in `directory`'s manifest (written by `python -m wpa extract`).
+
+    A clip whose cache entry is gone or damaged is extracted again from its video, if that is
+    still where it was; otherwise DatasetError says which clips are lost.
+    """
+    directory = Path(directory)
+    try:
+        manifest = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+        entries = manifest["clips"] if manifest.get("format") == MANIFEST_FORMAT else None
+    except (OSError, ValueError, KeyError, AttributeError) as error:
+        raise DatasetError(f"{directory / MANIFEST_NAME} cannot be read ({error}). Run "
+                           "`python -m wpa extract` again.") from error
+    if entries is None:
+        raise DatasetError(f"{directory / MANIFEST_NAME} is not a wpa dataset manifest.")
+    cache = PoseCache(directory / CACHE_SUBDIR, options or PoseOptions())
+    clips, missing = [], []
+    for entry in entries:
+        source = Path(entry["file"])
+        pose = cache.load(entry["cache_key"])
+        if pose is None and source.is_file():
+            extraction = extract_dataset([ClipRef(source, entry["label"])], cache.directory, options, workers=1)
+            pose = extraction.clips[0].pose if extraction.clips else None
+        if pose is None:
+            missing.append(entry["clip_id"])
+            continue
+        clips.append(Clip(entry["clip_id"], entry["label"], pose, source, entry["cache_key"]))
+    if missing:
+        raise DatasetError(f"{len(missing)} clip(s) of {directory} are neither cached nor at their recorded "
+                           f"path ({', '.join(missing[:5])}...). Run `python -m wpa extract` again.")
+    return clips
+
+
+def _run_extractions(clips: list[ClipRef], options: PoseOptions, workers: int | None):
+    """Yield (clip, PoseSequence or error message) as extractions finish."""
+    workers = max(1, min(workers or os.cpu_count() or 1, len(clips)))
+    if workers == 1:
+        for clip in clips:
+            yield clip, _extract_or_explain(clip.path, options)
+        return
+    # spawn: a forked MediaPipe or torch runtime is not safe to use in the child.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_extract_or_explain, clip.path, options): clip for clip in clips}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _extract_or_explain(path: Path, options: PoseOptions) -> PoseSequence | str:
+    try:
+        pose = extract_pose(path, options)
+    except WpaError as error:
+        return str(error)
+    if len(pose) == 0:
+        return "no frames could be decoded"
+    return pose
+
+
+def _settings_digest(options: PoseOptions) -> str:
+    model = hashlib.sha256(Path(options.model_path).read_bytes()).hexdigest() if Path(options.model_path).is_file() else "missing"
+    settings = json.dumps([EXTRACTOR_VERSION, model, options.min_detection_confidence, options.min_presence_confidence,
+                           options.min_tracking_confidence, options.max_side])
+    return hashlib.sha256(settings.encode()).hexdigest()[:12]
+
+
+@dataclass
+class LoadedData:
+    """Clips ready for training or evaluation, and what a person should know about them."""
+
+    clips: list[Clip]
+    notes: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (clip id, why it was skipped)
+
+
+def load_clips(source: str | Path, cache_dir: str | Path = DEFAULT_CACHE_DIR, options: PoseOptions | None = None,
+               workers: int | None = None, progress: Callable[[ExtractionProgress], None] | None = None) -> LoadedData:
+    """Clips from any source the CLI and pages accept: a folder of class folders (extracted with
+    the cache), a folder written by `python -m wpa extract` (its manifest), or a landmarks CSV."""
+    from wpa.table import read_landmarks_csv  # table builds on this module's Clip
+
+    source = Path(source)
+    if source.is_file() and source.suffix.lower() == ".csv":
+        clips, notes = read_landmarks_csv(source)
+        return LoadedData(clips=clips, notes=notes)
+    if (source / MANIFEST_NAME).is_file():
+        return LoadedData(clips=read_cached_dataset(source, options))
+    if source.is_file():
+        raise DatasetError(f"{source.name}: give a folder of class folders, a folder made by "
+                           "`python -m wpa extract`, or a landmarks .csv file.")
+    scan = scan_dataset(source)
+    extraction = extract_dataset(scan.clips, cache_dir, options, workers, progress)
+    return LoadedData(clips=extraction.clips, notes=scan.warnings,
+                      failures=[(clip.clip_id, reason) for clip, reason in extraction.failures])

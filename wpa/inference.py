@@ -1,0 +1,216 @@
+"""Inference: per-frame class probabilities, smoothing over time, the clip's label and the
+segments where the exercise changes.
+
+Frames with nobody in them are marked NO_PERSON, never guessed; frames whose smoothed
+confidence is below the threshold are UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wpa.model import ExerciseModel
+from wpa.pose import PoseOptions, PoseSequence, extract_pose
+
+UNKNOWN = "unknown"
+NO_PERSON = "no_person"
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """How per-frame predictions become labels and segments."""
+
+    smoothing_s: float = 0.5  # standard deviation, in seconds, of the Gaussian that smooths probabilities
+    min_confidence: float = 0.5  # a smoothed probability below this makes a frame (or clip) UNKNOWN
+    min_segment_s: float = 1.0  # shorter runs of one label are merged into their neighbours
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the clip with one label (an exercise, UNKNOWN or NO_PERSON)."""
+
+    label: str
+    start_s: float
+    end_s: float
+    confidence: float  # mean smoothed probability of `label` over the segment's frames (0 for NO_PERSON)
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class ClipPrediction:
+    """Everything the model says about one clip."""
+
+    labels: tuple[str, ...]
+    timestamps_s: np.ndarray  # (T,)
+    probabilities: np.ndarray  # (T, classes), NaN where nobody
+    smoothed: np.ndarray  # (T, classes), NaN where nobody
+    frame_labels: tuple[str, ...]  # (T,) a class, UNKNOWN or NO_PERSON
+    label: str  # the clip's exercise, UNKNOWN, or NO_PERSON when nobody was ever found
+    confidence: float  # mean probability of the clip's best class over frames with a person
+    best_guess: str  # that best class, even when `label` is UNKNOWN
+    segments: tuple[Segment, ...]
+
+    @property
+    def present(self) -> np.ndarray:
+        return ~np.isnan(self.probabilities).any(axis=1) if len(self.probabilities) else np.zeros(0, bool)
+
+    @property
+    def frames_with_pose(self) -> int:
+        return int(self.present.sum())
+
+    def top(self, count: int = 3) -> list[tuple[str, float]]:
+        """The `count` most likely classes of the whole clip, with their mean probabilities."""
+        if not self.present.any():
+            return []
+        mean = self.probabilities[self.present].mean(axis=0)
+        order = np.argsort(mean)[::-1][:count]
+        return [(self.labels[i], float(mean[i])) for i in order]
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary of the clip."""
+        return {
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "best_guess": self.best_guess,
+            "top": [{"label": label, "probability": round(p, 4)} for label, p in self.top()],
+            "frames": len(self.timestamps_s),
+            "frames_with_pose": self.frames_with_pose,
+            "duration_s": round(_end_time(self.timestamps_s), 3),
+            "segments": [{"label": s.label, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3),
+                          "confidence": round(s.confidence, 4)} for s in self.segments],
+        }
+
+
+def predict_clip(model: ExerciseModel, pose: PoseSequence, config: InferenceConfig = InferenceConfig()) -> ClipPrediction:
+    """Classify every frame of `pose`, smooth over time, and summarise the clip."""
+    probabilities = model.predict_pose(pose)
+    present = ~np.isnan(probabilities).any(axis=1)
+    smoothed = smooth_probabilities(probabilities, pose.timestamps_s, config.smoothing_s)
+    frame_labels = label_frames(smoothed, model.labels, config.min_confidence)
+    if present.any():
+        mean = probabilities[present].mean(axis=0)
+        best = int(mean.argmax())
+        best_guess, confidence = model.labels[best], float(mean[best])
+        label = best_guess if confidence >= config.min_confidence else UNKNOWN
+    else:
+        best_guess, confidence, label = NO_PERSON, 0.0, NO_PERSON
+    return ClipPrediction(
+        labels=model.labels, timestamps_s=pose.timestamps_s, probabilities=probabilities, smoothed=smoothed,
+        frame_labels=frame_labels, label=label, confidence=confidence, best_guess=best_guess,
+        segments=find_segments(frame_labels, pose.timestamps_s, smoothed, model.labels, config.min_segment_s),
+    )
+
+
+def classify_video(video_path: str | Path, model: ExerciseModel, pose_options: PoseOptions | None = None,
+                   config: InferenceConfig = InferenceConfig(),
+                   progress: Callable[[int, int], None] | None = None) -> tuple[PoseSequence, ClipPrediction]:
+    """Pose estimation then classification of one video file (raises VideoError if unreadable)."""
+    pose = extract_pose(video_path, pose_options, progress=progress)
+    return pose, predict_clip(model, pose, config)
+
+
+def smooth_probabilities(probabilities: np.ndarray, timestamps_s: np.ndarray, sigma_s: float) -> np.ndarray:
+    """Gaussian-weighted average over neighbouring frames in time (centred, both directions).
+
+    Frames with nobody neither contribute nor receive a value (they stay NaN).
+    """
+    present = ~np.isnan(probabilities).any(axis=1)
+    if sigma_s <= 0 or not present.any():
+        return probabilities.copy()
+    values = np.where(present[:, None], probabilities, 0.0).astype(np.float64)
+    reach = 3 * sigma_s
+    count = len(timestamps_s)
+    # The furthest index offset any frame's window reaches, given the actual timestamps.
+    span = int((np.searchsorted(timestamps_s, timestamps_s + reach, side="right") - np.arange(count)).max())
+    total = np.zeros_like(values)
+    weight = np.zeros(count)
+    for offset in range(-span, span + 1):
+        if abs(offset) >= count:
+            continue
+        target = slice(max(0, -offset), count - max(0, offset))
+        source = slice(max(0, offset), count - max(0, -offset))
+        gap = timestamps_s[source] - timestamps_s[target]
+        w = np.exp(-0.5 * (gap / sigma_s) ** 2) * (np.abs(gap) <= reach) * present[source]
+        total[target] += w[:, None] * values[source]
+        weight[target] += w
+    smoothed = total / np.maximum(weight, 1e-12)[:, None]
+    smoothed[~present] = np.nan
+    return smoothed.astype(np.float32)
+
+
+def label_frames(probabilities: np.ndarray, labels: tuple[str, ...], min_confidence: float) -> tuple[str, ...]:
+    """Each frame's label: the most likely class, UNKNOWN below `min_confidence`, NO_PERSON if empty."""
+    result = []
+    for row in probabilities:
+        if np.isnan(row).any():
+            result.append(NO_PERSON)
+        else:
+            best = int(row.argmax())
+            result.append(labels[best] if row[best] >= min_confidence else UNKNOWN)
+    return tuple(result)
+
+
+def find_segments(frame_labels: tuple[str, ...], timestamps_s: np.ndarray, smoothed: np.ndarray,
+                  labels: tuple[str, ...], min_segment_s: float) -> tuple[Segment, ...]:
+    """Runs of one label, with runs shorter than `min_segment_s` folded into the longer of their
+    neighbours, so that a flicker does not become a segment of its own."""
+    if not frame_labels:
+        return ()
+    ends = np.append(timestamps_s[1:], _end_time(timestamps_s))
+    runs = []  # [label, first frame, last frame]
+    for i, label in enumerate(frame_labels):
+        if runs and runs[-1][0] == label:
+            runs[-1][2] = i
+        else:
+            runs.append([label, i, i])
+    while len(runs) > 1:
+        durations = [ends[last] - timestamps_s[first] for _, first, last in runs]
+        shortest = int(np.argmin(durations))
+        if durations[shortest] >= min_segment_s:
+            break
+        before = durations[shortest - 1] if shortest > 0 else -1.0
+        after = durations[shortest + 1] if shortest + 1 < len(runs) else -1.0
+        neighbour = shortest - 1 if before >= after else shortest + 1
+        runs[neighbour][1] = min(runs[neighbour][1], runs[shortest][1])
+        runs[neighbour][2] = max(runs[neighbour][2], runs[shortest][2])
+        del runs[shortest]
+        runs = _merge_equal_neighbours(runs)
+    return tuple(Segment(label=label, start_s=float(timestamps_s[first]), end_s=float(ends[last]),
+                         confidence=_segment_confidence(smoothed[first:last + 1], labels, label))
+                 for label, first, last in runs)
+
+
+def _merge_equal_neighbours(runs: list[list]) -> list[list]:
+    merged: list[list] = []
+    for run in runs:
+        if merged and merged[-1][0] == run[0]:
+            merged[-1][2] = run[2]
+        else:
+            merged.append(run)
+    return merged
+
+
+def _segment_confidence(smoothed: np.ndarray, labels: tuple[str, ...], label: str) -> float:
+    rows = smoothed[~np.isnan(smoothed).any(axis=1)]
+    if label not in labels or len(rows) == 0:
+        return 0.0
+    return float(rows[:, labels.index(label)].mean())
+
+
+def _end_time(timestamps_s: np.ndarray) -> float:
+    """When the last frame ends: its timestamp plus the typical frame interval."""
+    if len(timestamps_s) == 0:
+        return 0.0
+    if len(timestamps_s) == 1:
+        return float(timestamps_s[0]) + 1 / 30
+    interval = float(np.median(np.diff(timestamps_s)))
+    return float(timestamps_s[-1]) + (interval if math.isfinite(interval) else 0.0)

@@ -1,0 +1,227 @@
+"""Pose estimation: MediaPipe Tasks PoseLandmarker (VIDEO mode) over a clip's frames.
+
+A `PoseSequence` is the typed record every later step works on: 33 landmarks per frame with
+x, y (normalised to the frame), z (depth, same scale as x) and visibility, plus MediaPipe's
+metric world landmarks, true timestamps and which frames had nobody in them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mediapipe as mp
+import numpy as np
+from mediapipe.tasks.python import BaseOptions, vision
+
+from wpa.errors import PoseModelError
+from wpa.video import probe_video, read_frames
+
+NUM_LANDMARKS = 33
+LANDMARK_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
+    "left_foot_index", "right_foot_index",
+)
+# Bones of the skeleton, as MediaPipe draws them.
+POSE_CONNECTIONS = (
+    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (11, 12), (11, 13),
+    (13, 15), (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16), (16, 18), (16, 20),
+    (16, 22), (18, 20), (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28),
+    (27, 29), (28, 30), (29, 31), (30, 32), (27, 31), (28, 32),
+)
+# Landmark i of a mirrored image is landmark MIRROR_INDEX[i] of the original (left <-> right).
+MIRROR_INDEX = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19,
+                         22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31])
+
+DEFAULT_POSE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pose_landmarker_full.task"
+
+
+@dataclass(frozen=True)
+class PoseOptions:
+    """How poses are found. `model_path` may point to any PoseLandmarker `.task` (lite, full, heavy)."""
+
+    model_path: Path = field(default_factory=lambda: Path(os.environ.get("WPA_POSE_MODEL", DEFAULT_POSE_MODEL)))
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    # Frames are scaled so that neither side exceeds this many pixels before pose estimation
+    # (None: full size). The pose models look at 224–256 px crops, so most of a 1080p frame's
+    # pixels are never used.
+    max_side: int | None = None
+
+
+@dataclass(frozen=True)
+class PoseSequence:
+    """Poses of one clip.
+
+    landmarks:       (T, 33, 4) float32, x and y normalised to the frame (0..1), z relative depth
+                     on x's scale, visibility 0..1; NaN on frames where nobody was found.
+    world_landmarks: (T, 33, 3) float32, metres, origin between the hips; NaN where nobody.
+    timestamps_s:    (T,) float64, strictly increasing, first frame at 0.
+    fps:             the container's average frame rate.
+    frame_size:      (width, height) of the upright frames the landmarks refer to.
+    """
+
+    landmarks: np.ndarray
+    world_landmarks: np.ndarray
+    timestamps_s: np.ndarray
+    fps: float
+    frame_size: tuple[int, int]
+
+    def __len__(self) -> int:
+        return len(self.timestamps_s)
+
+    @property
+    def present(self) -> np.ndarray:
+        """(T,) bool: whether a person was found on each frame."""
+        return ~np.isnan(self.landmarks[:, 0, 0])
+
+    @property
+    def aspect_ratio(self) -> float:
+        """Width / height: multiplies normalised x (and z) to put them on y's scale."""
+        width, height = self.frame_size
+        return width / height if height else 1.0
+
+
+class PoseEstimator:
+    """One MediaPipe PoseLandmarker in VIDEO mode. Feed frames of one stream in time order.
+
+    Use it as a context manager, or call `close()`; it holds native resources and tracking state,
+    so each clip or live session needs its own.
+    """
+
+    def __init__(self, options: PoseOptions | None = None):
+        self.options = options or PoseOptions()
+        with _native_logs_silenced():
+            self._landmarker = _create_landmarker(self.options)
+        self._last_timestamp_ms = -1
+
+    def detect(self, rgb: np.ndarray, timestamp_s: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Find one person on an RGB frame (H, W, 3) uint8.
+
+        Returns (landmarks (33, 4), world_landmarks (33, 3)) as float32, or None if nobody is found.
+        Timestamps must increase; equal or earlier ones are nudged just past the previous frame.
+        """
+        timestamp_ms = max(int(round(timestamp_s * 1000)), self._last_timestamp_ms + 1)
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self._last_timestamp_ms < 0:  # the first call logs graph warnings of its own
+            with _native_logs_silenced():
+                result = self._landmarker.detect_for_video(image, timestamp_ms)
+        else:
+            result = self._landmarker.detect_for_video(image, timestamp_ms)
+        self._last_timestamp_ms = timestamp_ms
+        if not result.pose_landmarks:
+            return None
+        landmarks = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks[0]], np.float32)
+        world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks[0]], np.float32)
+        return landmarks, world
+
+    def close(self) -> None:
+        """Release the native landmarker."""
+        self._landmarker.close()
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> PoseSequence:
+    """Run pose estimation on every frame of a clip.
+
+    `progress(frames_done, frames_expected)` is called after each frame (frames_expected is the
+    container's estimate and may be 0 when unknown). Raises VideoError for unreadable clips and
+    PoseModelError for an unusable pose model.
+    """
+    options = options or PoseOptions()
+    info = probe_video(video_path)
+    landmarks, world, timestamps = [], [], []
+    frame_size = (info.width, info.height)
+    with PoseEstimator(options) as estimator:
+        for frame in read_frames(video_path, max_side=options.max_side):
+            found = estimator.detect(frame.rgb, frame.timestamp_s)
+            landmarks.append(found[0] if found else _MISSING_LANDMARKS)
+            world.append(found[1] if found else _MISSING_WORLD)
+            timestamps.append(frame.timestamp_s)
+            frame_size = (frame.rgb.shape[1], frame.rgb.shape[0])
+            if progress:
+                progress(len(timestamps), info.frame_count)
+    return PoseSequence(
+        landmarks=np.stack(landmarks) if landmarks else np.empty((0, NUM_LANDMARKS, 4), np.float32),
+        world_landmarks=np.stack(world) if world else np.empty((0, NUM_LANDMARKS, 3), np.float32),
+        timestamps_s=np.asarray(timestamps, np.float64),
+        fps=info.fps,
+        frame_size=frame_size,
+    )
+
+
+def mirror_pose(pose: PoseSequence) -> PoseSequence:
+    """The poses MediaPipe would report for the left–right mirrored video.
+
+    x is reflected and left/right landmarks trade places (the person's left hand appears as a
+    right hand in a mirror). Mirroring twice gives back the original.
+    """
+    landmarks = pose.landmarks[:, MIRROR_INDEX].copy()
+    landmarks[..., 0] = 1.0 - landmarks[..., 0]
+    world = pose.world_landmarks[:, MIRROR_INDEX].copy()
+    world[..., 0] = -world[..., 0]
+    return PoseSequence(landmarks=landmarks, world_landmarks=world, timestamps_s=pose.timestamps_s,
+                        fps=pose.fps, frame_size=pose.frame_size)
+
+
+_MISSING_LANDMARKS = np.full((NUM_LANDMARKS, 4), np.nan, np.float32)
+_MISSING_WORLD = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
+
+
+def _create_landmarker(options: PoseOptions) -> vision.PoseLandmarker:
+    path = Path(options.model_path)
+    if not path.is_file():
+        raise PoseModelError(f"Pose model not found at {path}. Point PoseOptions.model_path (or the "
+                             "WPA_POSE_MODEL environment variable) at a PoseLandmarker .task file, "
+                             "or rebuild the shipped one with `make pose-model`.")
+    landmarker_options = vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(path)),
+        running_mode=vision.RunningMode.VIDEO,
+        num_poses=1,
+        min_pose_detection_confidence=options.min_detection_confidence,
+        min_pose_presence_confidence=options.min_presence_confidence,
+        min_tracking_confidence=options.min_tracking_confidence,
+    )
+    try:
+        return vision.PoseLandmarker.create_from_options(landmarker_options)
+    except (RuntimeError, ValueError) as error:
+        raise PoseModelError(f"{path.name} is not a usable PoseLandmarker model ({error}). Use a "
+                             "MediaPipe pose landmarker .task bundle.") from error
+
+
+@contextlib.contextmanager
+def _native_logs_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for a moment.
+
+    MediaPipe's C++ core logs start-up chatter (XNNPACK delegate, feedback tensors, ROI
+    projection) straight to stderr, before absl logging can be configured; none of it is
+    actionable. Set WPA_NATIVE_LOGS=1 to see it.
+    """
+    if os.environ.get("WPA_NATIVE_LOGS"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -1,0 +1,156 @@
+"""Video decoding: any clip a phone, camera or website produces, as upright RGB frames.
+
+PyAV (FFmpeg) reads mp4, mov, m4v, avi, webm, mkv and animated gif with H.264, HEVC, VP9, AV1
+and MPEG-4 inside. Frames are streamed one at a time, so memory does not grow with clip length;
+timestamps are the container's own, so variable-frame-rate clips keep their true timing; rotation
+metadata (portrait phone video) is applied so people come out upright.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from wpa.errors import VideoError
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".webm", ".mkv", ".gif")
+# Frames this close together in time are treated as one moment; later ones are nudged forward so
+# that timestamps stay strictly increasing, as MediaPipe's VIDEO mode requires.
+MIN_FRAME_GAP_S = 1e-3
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds, as it will be decoded (upright size)."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    frame_count: int  # the container's count, or an estimate from duration × fps; 0 if unknown
+    duration_s: float
+    codec: str
+    rotation: int  # degrees counter-clockwise that were applied to make frames upright
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: upright RGB pixels (H, W, 3) uint8, C-contiguous, and its time."""
+
+    index: int
+    timestamp_s: float
+    rgb: np.ndarray
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Open `path`, decode its first frame and describe it; raise VideoError if it cannot be read."""
+    path = Path(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        first = next(_decode(container, stream, path), None)
+        if first is None:
+            raise VideoError(f"{path.name}: the video stream has no frames that can be decoded "
+                             "(the file may be truncated or corrupt). Re-export the clip and try again.")
+        rotation = _quarter_turns(first) * 90
+        width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
+        fps = _average_fps(stream)
+        duration_s = _duration_s(container, stream)
+        frame_count = stream.frames or (round(duration_s * fps) if duration_s and fps else 0)
+        return VideoInfo(path=path, width=width, height=height, fps=fps, frame_count=int(frame_count),
+                         duration_s=duration_s, codec=stream.codec_context.name, rotation=rotation)
+
+
+def read_frames(path: str | Path, max_side: int | None = None) -> Iterator[Frame]:
+    """Yield the frames of `path` in display order, upright, optionally scaled so that neither
+    side exceeds `max_side` pixels.
+
+    Timestamps start at 0 and strictly increase. A corrupt packet in the middle of a clip is
+    skipped; a clip cut short ends where the readable data ends.
+    """
+    path = Path(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame-threaded decoding: large clips decode on all cores
+        fallback_fps = _average_fps(stream) or 30.0
+        start_s: float | None = None
+        previous_s = -math.inf
+        for index, frame in enumerate(_decode(container, stream, path)):
+            time_s = frame.time if frame.time is not None else index / fallback_fps
+            start_s = time_s if start_s is None else start_s
+            timestamp_s = max(time_s - start_s, previous_s + MIN_FRAME_GAP_S, 0.0)
+            previous_s = timestamp_s
+            yield Frame(index=index, timestamp_s=timestamp_s, rgb=_to_upright_rgb(frame, max_side))
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file. Check the path and try again.")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path.name}: the file is empty (0 bytes). The upload or copy may have failed; try again.")
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as error:
+        raise VideoError(f"{path.name}: not a video file that can be read ({_reason(error)}). "
+                         f"Use a clip in one of {', '.join(VIDEO_EXTENSIONS)}.") from error
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path.name}: the file holds no video stream (audio only?). "
+                         "Choose a clip with video in it.")
+    return container
+
+
+def _decode(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+            path: Path) -> Iterator[av.VideoFrame]:
+    """Decode `stream`, skipping packets FFmpeg rejects and stopping where the data ends."""
+    try:
+        for packet in container.demux(stream):
+            try:
+                yield from packet.decode()
+            except av.error.InvalidDataError:
+                continue  # one damaged packet: the decoder resynchronises at the next key frame
+    except av.error.FFmpegError:
+        return  # truncated container: keep the frames read so far
+
+
+def _to_upright_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
+    width, height = frame.width, frame.height
+    if max_side and max(width, height) > max_side:
+        scale = max_side / max(width, height)
+        # Even sizes keep every pixel format's chroma planes whole.
+        width, height = max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+        rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
+    else:
+        rgb = frame.to_ndarray(format="rgb24")
+    quarter_turns = _quarter_turns(frame)
+    if quarter_turns:
+        rgb = np.rot90(rgb, k=quarter_turns)
+    # PyAV pads rows for many widths; MediaPipe silently finds nobody in a strided array.
+    return np.ascontiguousarray(rgb)
+
+
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns that make the frame upright, from its display matrix."""
+    rotation = getattr(frame, "rotation", 0) or 0
+    return round(rotation / 90) % 4
+
+
+def _average_fps(stream: av.video.stream.VideoStream) -> float:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(rate) if rate else 0.0
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
