@@ -1,65 +1,153 @@
-"""Upload page: classify a workout clip with the shipped model.
+"""Upload page: a workout clip analysed frame by frame, shown as a timeline with the annotated video.
 
-A first, plain version: the label, its confidence and the segments. The timeline, skeleton
-video and downloads come with the full Upload page.
+The work happens in `wpa.analysis`; this page holds widgets and layout. A new upload, or leaving
+the page, reruns the script: Streamlit then raises inside the progress callback and the analysis
+stops, leaving nothing half-written in the caches.
 """
 
 import tempfile
+import time
 from pathlib import Path
 
 import streamlit as st
 
+from wpa.analysis import AnalysisProgress, VideoAnalysis, analyze_video
+from wpa.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
-from wpa.inference import classify_video
-from wpa.model import DEFAULT_MODEL_DIR, load_model
+from wpa.inference import InferenceConfig, readable
+from wpa.model import load_model
+from wpa.store import ModelEntry, list_models
 from wpa.video import VIDEO_EXTENSIONS
 
+MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
+STAGE_TEXT = {"pose": "Finding the person in every frame", "video": "Drawing the skeleton on the video"}
 
-@st.cache_resource
-def shipped_model():
-    """The default model, loaded once per server and only read afterwards."""
-    return load_model(DEFAULT_MODEL_DIR)
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+def shared_model(path: str, saved_at: float):
+    """One loaded model per folder and save time, shared read-only by all sessions."""
+    return load_model(path)
+
+
+def choose_model() -> ModelEntry:
+    entries = list_models()
+    usable = {entry.name: entry for entry in entries if entry.usable}
+    entry = usable[st.sidebar.selectbox("Model", list(usable), key="upload_model")]
+    metrics = entry.headline_metrics
+    st.sidebar.caption(f"Knows {len(entry.labels)} exercises: {', '.join(readable(label) for label in entry.labels)}.")
+    if metrics:
+        st.sidebar.caption(f"On clips it never saw ({entry.measured_by}): {metrics.get('clip_accuracy', 0):.0%} of clips "
+                           f"and {metrics.get('frame_accuracy', 0):.0%} of frames right.")
+    for broken in (e for e in entries if not e.usable):
+        st.sidebar.warning(f"{broken.name}: {broken.problem}")
+    return entry
+
+
+def progress_reporter(bar):
+    shown = [0.0]
+
+    def show(progress: AnalysisProgress) -> None:
+        now = time.monotonic()
+        if now - shown[0] < 0.2 and progress.done < progress.total:
+            return  # a few updates a second are enough to read
+        shown[0] = now
+        left = f" · about {progress.seconds_left:.0f} s left" if progress.seconds_left is not None else ""
+        bar.progress(progress.fraction, text=f"{STAGE_TEXT[progress.stage]}: frame {progress.done} of "
+                                            f"{progress.total or '?'} · {progress.frames_per_second:.0f} frames/s{left}")
+    return show
+
+
+def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnalysis:
+    model = shared_model(str(entry.path), (entry.path / "model.json").stat().st_mtime)
+    bar = st.progress(0.0, text="Reading the clip…")
+    try:
+        with tempfile.TemporaryDirectory(prefix="wpa-upload-") as folder:
+            # Only the extension of the user's file name is used: the name never becomes a path.
+            video = Path(folder) / f"upload{Path(upload.name).suffix.lower()}"
+            video.write_bytes(upload.getbuffer())
+            return analyze_video(video, model, model_name=entry.name, video_name=upload.name,
+                                 inference=inference, progress=progress_reporter(bar))
+    finally:
+        bar.empty()
+
+
+def jump_from_segments() -> None:
+    chosen = st.session_state.jump_segment
+    if chosen is not None:
+        st.session_state.jump_s = float(st.session_state.analysis.prediction.segments[chosen].start_s)
+
+
+def jump_from_timeline() -> None:
+    points = st.session_state.timeline.selection.points
+    if points:
+        st.session_state.jump_s = float(points[0]["x"])
+
+
+def show(analysis: VideoAnalysis, min_confidence: float) -> None:
+    prediction = analysis.prediction
+    title, details = analysis.verdict()
+    st.header(title, anchor=False)
+    st.write(details)
+    if analysis.reused:
+        st.caption("This clip was analysed before with this model: shown from the cache.")
+    left, right = st.columns([3, 2])
+    with left:
+        portrait = analysis.info.height > analysis.info.width
+        st.video(str(analysis.annotated_video), start_time=st.session_state.get("jump_s", 0.0),
+                 width=360 if portrait else "stretch")
+    with right:
+        st.dataframe(analysis.segments_table(), hide_index=True,
+                     column_config={"confidence": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+        segments = prediction.segments
+        st.pills("Play from", range(len(segments)), key="jump_segment", on_change=jump_from_segments,
+                 format_func=lambda i: f"{readable(segments[i].label)} · {segments[i].start_s:.1f} s",
+                 help="Or click a point of the timeline.")
+        c1, c2 = st.columns(2)
+        c1.metric("Frames with a person", f"{prediction.frames_with_pose} / {len(prediction.timestamps_s)}")
+        c2.metric("Length", f"{analysis.info.duration_s or prediction.timestamps_s[-1]:.1f} s")
+    st.subheader("Timeline")
+    st.plotly_chart(timeline_figure(prediction, min_confidence), key="timeline", on_select=jump_from_timeline,
+                    selection_mode="points")
+    st.subheader("Every exercise's probability")
+    st.plotly_chart(probabilities_figure(prediction), key="probabilities")
+    stem = Path(analysis.video_name).stem
+    d1, d2, d3 = st.columns(3)
+    # Callables: the files are made when a button is clicked, not on every rerun.
+    d1.download_button("Per-frame CSV", lambda: analysis.frames_table().to_csv(index=False), f"{stem}-frames.csv",
+                       "text/csv", on_click="ignore")
+    d2.download_button("JSON summary", analysis.summary_json, f"{stem}-summary.json", "application/json",
+                       on_click="ignore")
+    d3.download_button("Annotated video (MP4)", analysis.annotated_video.read_bytes, f"{stem}-annotated.mp4",
+                       "video/mp4", on_click="ignore")
 
 
 st.title("What exercise is this?")
+entry = choose_model()
+with st.sidebar.expander("Settings"):
+    min_confidence = st.slider("Unsure below this confidence", 0.0, 0.95, InferenceConfig().min_confidence, 0.05)
+    smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, InferenceConfig().smoothing_s, 0.1)
+inference = InferenceConfig(smoothing_s=smoothing, min_confidence=min_confidence)
+
 upload = st.file_uploader(
-    f"A workout clip ({', '.join(VIDEO_EXTENSIONS)}; up to {st.get_option('server.maxUploadSize')} MB)",
-    type=[extension.lstrip(".") for extension in VIDEO_EXTENSIONS],
-)
+    f"Drop a workout clip: {', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)} — up to {MAX_UPLOAD_MB} MB",
+    type=[extension.lstrip(".") for extension in VIDEO_EXTENSIONS], key="upload")
 if upload is None:
-    st.caption("Film the whole body; one person in the frame works best.")
+    st.caption("Film the whole body, one person in the frame. The clip is analysed here, on this server; "
+               "the same clip uploaded again is shown at once.")
+    st.stop()
+if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+    st.error(f"This file is {upload.size / 2**20:.0f} MB; the limit is {MAX_UPLOAD_MB} MB. Trim or compress the clip.")
     st.stop()
 
-try:
-    model = shipped_model()
-except WpaError as error:
-    st.error(str(error))
-    st.stop()
-
-progress = st.progress(0.0, text="Finding the pose in every frame…")
-with tempfile.TemporaryDirectory() as folder:
-    # Only the extension of the user's file name is used: the name itself never becomes a path.
-    video = Path(folder) / f"upload{Path(upload.name).suffix.lower()}"
-    video.write_bytes(upload.getbuffer())
+key = (upload.file_id, str(entry.path), inference)
+if st.session_state.get("analysis_key") != key:
+    st.session_state.pop("analysis", None)
+    st.session_state.pop("jump_segment", None)
+    st.session_state.jump_s = 0.0
     try:
-        _, prediction = classify_video(
-            video, model,
-            progress=lambda done, total: progress.progress(min(done / total, 1.0) if total else 0.0,
-                                                           text=f"Frame {done} of {total or '?'}"))
+        st.session_state.analysis = analyse(upload, entry, inference)
     except WpaError as error:
-        progress.empty()
         st.error(str(error))
         st.stop()
-progress.empty()
-
-if prediction.frames_with_pose == 0:
-    st.warning("Nobody was found in this clip. Film the whole body, in good light, and try again.")
-    st.stop()
-label = prediction.label.replace("_", " ")
-st.metric("Exercise", label, f"{prediction.confidence:.0%} confident", delta_color="off")
-st.caption(f"A person was found on {prediction.frames_with_pose} of {len(prediction.timestamps_s)} frames.")
-st.dataframe(
-    [{"exercise": s.label.replace("_", " "), "start (s)": round(s.start_s, 2), "end (s)": round(s.end_s, 2),
-      "confidence": f"{s.confidence:.0%}"} for s in prediction.segments],
-    hide_index=True,
-)
+    st.session_state.analysis_key = key
+show(st.session_state.analysis, inference.min_confidence)

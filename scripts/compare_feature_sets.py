@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from wpa.dataset import DEFAULT_CACHE_DIR, load_clips
+from wpa.dataset import load_clips
+from wpa.paths import POSE_CACHE_DIR
 from wpa.train import TrainConfig, cross_validate
 
 SETUPS = (  # (feature set, mirror)
@@ -24,7 +25,7 @@ SETUPS = (  # (feature set, mirror)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path)
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR)
+    parser.add_argument("--cache", type=Path, default=POSE_CACHE_DIR)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()

@@ -4,11 +4,17 @@ into the repository, and tests that need them skip, saying why, where they are a
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Tests never read or write the user's caches and models: wpa reads these when it is imported.
+_SANDBOX = Path(tempfile.mkdtemp(prefix="wpa-tests-"))
+os.environ["WPA_CACHE_DIR"] = str(_SANDBOX / "cache")
+os.environ["WPA_DATA_DIR"] = str(_SANDBOX / "data")
+USER_MODELS = _SANDBOX / "data" / "models"
 SHARED_DATA = Path(os.environ.get("WPA_TEST_DATA", REPO.parent / "shared" / "data"))
 VIDEOS = SHARED_DATA / "videos"
 

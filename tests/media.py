@@ -40,6 +40,14 @@ def write_video(path: Path, codec: str = "libx264", frames: int = 12, fps: int =
     return path
 
 
+def without_frame_data(path: Path, out: Path) -> Path:
+    """A copy of an MP4 written with +faststart, cut where the frame data starts: the video
+    stream and its index are there, not one frame can be decoded."""
+    data = path.read_bytes()
+    out.write_bytes(data[: data.index(b"mdat") + 4])
+    return out
+
+
 def write_image(path: Path, size=(320, 240), value: int = 128) -> Path:
     """A flat grey PNG: a picture with nobody in it."""
     frame = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), value, np.uint8), format="rgb24")
@@ -48,6 +56,39 @@ def write_image(path: Path, size=(320, 240), value: int = 128) -> Path:
         stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "rgb24"
         for packet in stream.encode(frame):
             container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def concatenate(clips: list[Path], path: Path, size=(640, 360), gap_s: float = 0.0, fps: int = 30) -> Path:
+    """One H.264 clip made of `clips` one after another, each letterboxed to `size`, with `gap_s`
+    seconds of black frames (nobody in them) between them: a workout that changes exercise."""
+    import cv2
+
+    from wpa.video import read_frames
+
+    width, height = size
+    black = np.zeros((height, width, 3), np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+
+        def put(image: np.ndarray) -> None:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+
+        for number, clip in enumerate(clips):
+            if number and gap_s:
+                for _ in range(round(gap_s * fps)):
+                    put(black)
+            for frame in read_frames(clip):
+                scale = min(width / frame.rgb.shape[1], height / frame.rgb.shape[0])
+                resized = cv2.resize(frame.rgb, (round(frame.rgb.shape[1] * scale), round(frame.rgb.shape[0] * scale)))
+                canvas = black.copy()
+                top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+                canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
+                put(canvas)
         for packet in stream.encode():
             container.mux(packet)
     return path

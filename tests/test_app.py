@@ -1,12 +1,26 @@
 """The app, page by page, through Streamlit's AppTest (no browser)."""
 
+import shutil
+
+import numpy as np
+import pytest
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, SQUAT_CLIP
+from tests.conftest import REPO, SQUAT_CLIP, USER_MODELS
+from tests.media import without_frame_data, write_video
+from tests.test_model import make_model
+from wpa.annotate import H264Writer
+from wpa.model import save_model
 
 
 def app() -> AppTest:
-    return AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    return AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader[0].set_value((name, data, "video/mp4"))
+    return at.run()
 
 
 def test_the_app_opens_on_the_upload_page():
@@ -14,6 +28,8 @@ def test_the_app_opens_on_the_upload_page():
     assert not at.exception
     assert at.title[0].value == "What exercise is this?"
     assert "up to 500 MB" in at.file_uploader[0].label
+    assert at.selectbox[0].value == "default (shipped)"
+    assert any("Knows 14 exercises" in caption.value for caption in at.sidebar.caption)
 
 
 def test_live_and_train_pages_open():
@@ -23,18 +39,66 @@ def test_live_and_train_pages_open():
         assert not at.exception and at.title[0].value == title
 
 
-def test_uploading_a_real_clip_names_the_exercise(videos):
-    at = app().run()
-    at.file_uploader[0].set_value(("my squat.mp4", (videos / SQUAT_CLIP).read_bytes(), "video/mp4"))
-    at.run()
+def test_a_real_clip_gives_label_timeline_video_and_downloads(videos):
+    at = upload(app().run(), "my squat.mp4", (videos / SQUAT_CLIP).read_bytes())
     assert not at.exception and not at.error
-    assert at.metric[0].value == "squat"
-    assert at.dataframe[0].value["exercise"].tolist()[0] == "squat"
+    assert at.header[0].value.startswith("Squat · ")
+    assert at.dataframe[0].value["exercise"].tolist() == ["squat"]
+    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("video")) == 1
+    assert [button.label for button in at.get("download_button")] == ["Per-frame CSV", "JSON summary", "Annotated video (MP4)"]
+    assert not any("from the cache" in caption.value for caption in at.caption)
+
+    again = upload(app().run(), "same clip.mp4", (videos / SQUAT_CLIP).read_bytes())
+    assert again.header[0].value == at.header[0].value
+    assert any("from the cache" in caption.value for caption in again.caption)
 
 
-def test_uploading_a_file_that_is_not_a_video_says_so():
-    at = app().run()
-    at.file_uploader[0].set_value(("notes.mp4", b"hello, not a video", "video/mp4"))
-    at.run()
+def test_a_file_that_is_not_a_video():
+    at = upload(app().run(), "notes.mp4", b"hello, not a video")
     assert not at.exception
     assert "not a video file" in at.error[0].value
+    at = upload(at, "empty.mp4", b"")
+    assert "empty" in at.error[0].value
+
+
+def test_a_video_stream_without_frames(tmp_path):
+    with H264Writer(tmp_path / "whole.mp4", 64, 48) as writer:
+        for i in range(10):
+            writer.write(np.zeros((48, 64, 3), np.uint8), i / 30)
+    clip = without_frame_data(tmp_path / "whole.mp4", tmp_path / "no-frames.mp4")
+    at = upload(app().run(), "no-frames.mp4", clip.read_bytes())
+    assert not at.exception
+    assert "no frames that can be decoded" in at.error[0].value
+
+
+def test_a_clip_with_nobody_in_it(tmp_path):
+    clip = write_video(tmp_path / "empty-gym.mp4", frames=15, size=(320, 240))
+    at = upload(app().run(), "empty-gym.mp4", clip.read_bytes())
+    assert not at.exception and at.header[0].value == "Nobody found"
+
+
+def test_a_file_over_the_size_limit():
+    """The browser refuses such files itself; the page checks again, for any other way in."""
+    limit = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 1)
+    try:
+        at = upload(app().run(), "big.mp4", b"\x00" * (2 * 1024 * 1024))
+    finally:
+        config.set_option("server.maxUploadSize", limit)
+    assert not at.exception
+    assert "the limit is 1 MB" in at.error[0].value
+
+
+@pytest.fixture
+def user_model():
+    save_model(make_model(), USER_MODELS / "three-moves")
+    yield "three-moves"
+    shutil.rmtree(USER_MODELS / "three-moves")
+
+
+def test_a_trained_model_can_be_chosen(user_model):
+    at = app().run()
+    assert at.selectbox[0].options == ["default (shipped)", user_model]
+    at.selectbox[0].select(user_model).run()
+    assert any("Knows 3 exercises: plank, push up, squat" in caption.value for caption in at.sidebar.caption)

@@ -6,7 +6,8 @@ import pytest
 from tests.conftest import SQUAT_CLIP
 from tests.media import write_image
 from wpa.errors import PoseModelError
-from wpa.pose import DEFAULT_POSE_MODEL, PoseEstimator, PoseOptions, extract_pose
+from wpa.paths import DEFAULT_POSE_MODEL
+from wpa.pose import PoseEstimator, PoseOptions, extract_pose
 from wpa.video import read_frames
 
 

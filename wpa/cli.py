@@ -19,13 +19,14 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from wpa.dataset import (CACHE_SUBDIR, DEFAULT_CACHE_DIR, ExtractionProgress, extract_dataset, load_clips,
+from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, load_clips,
                          scan_dataset, write_manifest)
 from wpa.errors import WpaError
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from wpa.inference import InferenceConfig, classify_video
 from wpa.metrics import Evaluation
-from wpa.model import DEFAULT_MODEL_DIR, load_model, save_model
+from wpa.model import load_model, save_model
+from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.pose import PoseOptions
 from wpa.table import write_landmarks_table
 from wpa.train import EpochReport, TrainConfig, cross_validate, evaluate_model, train_model
@@ -242,7 +243,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def data_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("source", type=Path, help="folder of class folders, folder made by `extract`, or landmarks CSV")
-        command.add_argument("--cache", type=Path, default=DEFAULT_CACHE_DIR, help="pose cache folder (default: %(default)s)")
+        command.add_argument("--cache", type=Path, default=POSE_CACHE_DIR, help="pose cache folder (default: %(default)s)")
         command.add_argument("--workers", type=int, help="parallel extraction processes (default: one per core)")
         pose_options(command)
 

@@ -23,12 +23,12 @@ import numpy as np
 
 from wpa.errors import DatasetError, WpaError
 from wpa.files import write_text_atomic
+from wpa.paths import POSE_CACHE_DIR
 from wpa.pose import NUM_LANDMARKS, PoseOptions, PoseSequence, extract_pose
 from wpa.video import VIDEO_EXTENSIONS
 
 # Bump when extraction changes what it stores, so old cache entries are not reused.
 EXTRACTOR_VERSION = 1
-DEFAULT_CACHE_DIR = Path(os.environ.get("WPA_CACHE_DIR", Path.home() / ".cache" / "wpa" / "poses"))
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "wpa-pose-dataset"
 CACHE_SUBDIR = "poses"  # where `python -m wpa extract --out CACHE` keeps its entries
@@ -132,7 +132,7 @@ def scan_dataset(root: str | Path) -> DatasetScan:
     return DatasetScan(root=root, clips=tuple(clips), ignored_files=tuple(ignored), empty_classes=tuple(empty))
 
 
-def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = DEFAULT_CACHE_DIR,
+def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE_DIR,
                     options: PoseOptions | None = None, workers: int | None = None,
                     progress: Callable[[ExtractionProgress], None] | None = None) -> Extraction:
     """Pose sequences of `clips`, from the cache where possible, else extracted in `workers`
@@ -314,7 +314,7 @@ class LoadedData:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (clip id, why it was skipped)
 
 
-def load_clips(source: str | Path, cache_dir: str | Path = DEFAULT_CACHE_DIR, options: PoseOptions | None = None,
+def load_clips(source: str | Path, cache_dir: str | Path = POSE_CACHE_DIR, options: PoseOptions | None = None,
                workers: int | None = None, progress: Callable[[ExtractionProgress], None] | None = None) -> LoadedData:
     """Clips from any source the CLI and pages accept: a folder of class folders (extracted with
     the cache), a folder written by `python -m wpa extract` (its manifest), or a landmarks CSV."""

@@ -22,6 +22,11 @@ UNKNOWN = "unknown"
 NO_PERSON = "no_person"
 
 
+def readable(label: str) -> str:
+    """A label as words: 'biceps_curl' -> 'biceps curl', 'no_person' -> 'nobody visible'."""
+    return {NO_PERSON: "nobody visible", UNKNOWN: "unsure"}.get(label, label.replace("_", " "))
+
+
 @dataclass(frozen=True)
 class InferenceConfig:
     """How per-frame predictions become labels and segments."""

@@ -12,9 +12,9 @@ previous model whole.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,7 +31,6 @@ from wpa.features import FEATURE_SETS, compute_features, feature_dim
 from wpa.files import replace_directory, staging_directory
 from wpa.pose import PoseSequence, mirror_pose
 
-DEFAULT_MODEL_DIR = Path(os.environ.get("WPA_MODEL", Path(__file__).resolve().parents[1] / "models" / "default"))
 MODEL_FORMAT = "wpa-exercise-model"
 MODEL_FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.pt"
@@ -106,6 +105,18 @@ class ExerciseModel:
     @property
     def feature_version(self) -> int:
         return FEATURE_SETS[self.feature_set].version
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A hash of everything that decides this model's predictions (results are cached by it)."""
+        digest = hashlib.sha256(json.dumps([self.labels, self.feature_set, self.feature_version,
+                                            self.mirror_average]).encode())
+        digest.update(self.scaler.mean.tobytes())
+        digest.update(self.scaler.scale.tobytes())
+        for name, tensor in self.network.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.numpy().tobytes())
+        return digest.hexdigest()
 
     def predict_pose(self, pose: PoseSequence) -> np.ndarray:
         """Class probabilities (T, classes) for every frame of `pose`; NaN where nobody was found."""

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import mediapipe as mp
@@ -19,6 +19,7 @@ import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
 from wpa.errors import PoseModelError
+from wpa.paths import DEFAULT_POSE_MODEL
 from wpa.video import probe_video, read_frames
 
 NUM_LANDMARKS = 33
@@ -41,14 +42,13 @@ POSE_CONNECTIONS = (
 MIRROR_INDEX = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19,
                          22, 21, 24, 23, 26, 25, 28, 27, 30, 29, 32, 31])
 
-DEFAULT_POSE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pose_landmarker_full.task"
 
 
 @dataclass(frozen=True)
 class PoseOptions:
     """How poses are found. `model_path` may point to any PoseLandmarker `.task` (lite, full, heavy)."""
 
-    model_path: Path = field(default_factory=lambda: Path(os.environ.get("WPA_POSE_MODEL", DEFAULT_POSE_MODEL)))
+    model_path: Path = DEFAULT_POSE_MODEL
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5

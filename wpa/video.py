@@ -99,7 +99,7 @@ def _open(path: Path) -> av.container.InputContainer:
                          f"Use a clip in one of {', '.join(VIDEO_EXTENSIONS)}.") from error
     if not container.streams.video:
         container.close()
-        raise VideoError(f"{path.name}: the file holds no video stream (audio only?). "
+        raise VideoError(f"{path.name}: the file holds no video stream (is it audio only, or empty?). "
                          "Choose a clip with video in it.")
     return container
 

@@ -1,0 +1,99 @@
+"""Upload page in a real browser: real clips in; the label, the timeline and a playing video out."""
+
+from tests.conftest import SQUAT_CLIP
+from tests.media import concatenate
+
+RESULT_TIMEOUT_MS = 240_000
+LONG_CLIP = "pull_up/calimiro-ai__WorkoutTracker__videoplayback.mp4"  # about a minute
+
+
+def open_upload_page(page, app):
+    page.goto(app.url)
+    page.get_by_text("What exercise is this?").wait_for(timeout=60_000)
+
+
+def test_upload_a_real_clip(page, app, videos, screenshots):
+    open_upload_page(page, app)
+    page.locator('input[type="file"]').set_input_files(str(videos / SQUAT_CLIP))
+    headline = page.get_by_role("heading", name="confident")
+    headline.wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert headline.inner_text().startswith("Squat · ")
+
+    timeline = page.locator(".js-plotly-plot").first
+    timeline.wait_for(timeout=60_000)
+    assert timeline.locator(".scatterlayer .trace").count() >= 2  # the squat trace and the raw line
+
+    video = page.locator("video").first
+    video.wait_for(timeout=60_000)
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("() => { const v = document.querySelector('video'); "
+                           "return v && v.readyState >= 3 && v.currentTime > 0.5; }", timeout=60_000)
+    assert video.evaluate("v => v.videoWidth") > 0
+
+    page.get_by_text("Per-frame CSV").wait_for()
+    page.set_viewport_size({"width": 1400, "height": 2400})  # the whole page, for a person to look at
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(screenshots / "upload.png"))
+
+
+def test_a_changing_workout_gets_segments_and_the_video_jumps_to_them(page, app, videos, tmp_path, screenshots):
+    workout = concatenate([videos / SQUAT_CLIP, videos / "push_up/krishnawin__FitCenter__push-up_1.mp4"],
+                          tmp_path / "workout.mp4", gap_s=1.5)
+    open_upload_page(page, app)
+    page.locator('input[type="file"]').set_input_files(str(workout))
+    page.get_by_role("heading", name="Squat, then push up").wait_for(timeout=RESULT_TIMEOUT_MS)
+    push_up = page.locator("button", has_text="push up · 7.3 s")
+    push_up.click()
+    page.wait_for_function("() => document.querySelector('video').currentTime >= 7", timeout=30_000)
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(screenshots / "upload-workout.png"))
+
+
+def test_a_second_upload_cancels_the_first(page, app, videos):
+    open_upload_page(page, app)
+    upload = page.locator('input[type="file"]')
+    upload.set_input_files(str(videos / LONG_CLIP))
+    progress = page.get_by_text("Finding the person in every frame")
+    progress.wait_for(timeout=60_000)
+    assert "frames/s" in progress.inner_text() and "left" in page.get_by_text("frames/s").inner_text()
+    upload.set_input_files(str(videos / "deadlift/4a454646__MediaPipe-PoseReader__deadlift.mp4"))
+    page.get_by_role("heading", name="Deadlift · ").wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert not list((app.home / "cache").rglob("*.partial*"))
+    assert "Traceback" not in app.log
+
+
+def test_leaving_the_page_while_it_works(page, app, videos):
+    open_upload_page(page, app)
+    page.locator('input[type="file"]').set_input_files(str(videos / LONG_CLIP))
+    page.get_by_text("Finding the person in every frame").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Train").click()
+    page.get_by_role("heading", name="Train").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Upload").click()
+    open_upload_page(page, app)
+    page.locator('input[type="file"]').set_input_files(str(videos / SQUAT_CLIP))
+    page.get_by_role("heading", name="Squat · ").wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert "Traceback" not in app.log
+
+
+def test_a_file_that_is_not_a_video(page, app, tmp_path):
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("not a video")
+    open_upload_page(page, app)
+    page.locator('input[type="file"]').set_input_files(str(fake))
+    page.get_by_text("not a video file that can be read").wait_for(timeout=60_000)
+
+
+def test_downloads(page, app, videos, tmp_path):
+    open_upload_page(page, app)
+    page.locator('input[type="file"]').set_input_files(str(videos / SQUAT_CLIP))
+    page.get_by_role("heading", name="Squat · ").wait_for(timeout=RESULT_TIMEOUT_MS)
+    saved = {}
+    for button in ("Per-frame CSV", "JSON summary", "Annotated video (MP4)"):
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name=button).click()
+        saved[button] = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved[button])
+    assert saved["Per-frame CSV"].read_text().startswith("frame,time_s,person,label,confidence,raw_label,p_")
+    assert '"label": "squat"' in saved["JSON summary"].read_text()
+    assert saved["Annotated video (MP4)"].read_bytes()[4:8] == b"ftyp"

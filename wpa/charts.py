@@ -1,0 +1,67 @@
+"""Plotly figures of a clip's predictions: the timeline and every class's probability over time."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from wpa.colors import NO_PERSON_COLOR, UNKNOWN_COLOR, color_for, rgb
+from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
+
+
+def timeline_figure(prediction: ClipPrediction, min_confidence: float) -> go.Figure:
+    """What was done when: for each exercise, the smoothed confidence on the frames it was
+    recognised, the model's raw per-frame confidence, stretches with nobody as grey bands, and the
+    segments named along the top."""
+    times = prediction.timestamps_s
+    labels = np.array(prediction.frame_labels)
+    smoothed = np.nan_to_num(prediction.smoothed, nan=0.0)
+    best = np.where(prediction.present, smoothed.max(axis=1), np.nan)
+    figure = go.Figure()
+    for label in [*prediction.labels, UNKNOWN]:
+        on = labels == label
+        if not on.any():
+            continue
+        # Frames of other labels become gaps, so each exercise is drawn only where it was seen.
+        y = np.where(on, best, np.nan)
+        color = color_for(label, prediction.labels)
+        figure.add_trace(go.Scatter(
+            x=times, y=y, mode="lines", name=readable(label), line={"color": color, "width": 2},
+            fill="tozeroy", fillcolor=_transparent(color, 0.25), connectgaps=False,
+            hovertemplate="%{x:.2f} s<br>" + readable(label) + " %{y:.0%}<extra></extra>"))
+    raw = np.where(prediction.present, np.nan_to_num(prediction.probabilities).max(axis=1), np.nan)
+    figure.add_trace(go.Scatter(x=times, y=raw, mode="lines", name="raw, per frame", connectgaps=False,
+                                line={"color": "rgba(60,60,60,0.45)", "width": 1},
+                                hovertemplate="%{x:.2f} s<br>raw top class %{y:.0%}<extra></extra>"))
+    figure.add_hline(y=min_confidence, line={"dash": "dot", "color": UNKNOWN_COLOR, "width": 1},
+                     annotation_text="unsure below", annotation_position="bottom right")
+    for segment in prediction.segments:
+        if segment.label == NO_PERSON:
+            figure.add_vrect(x0=segment.start_s, x1=segment.end_s, fillcolor=NO_PERSON_COLOR, opacity=0.5,
+                             line_width=0)
+        figure.add_vline(x=segment.start_s, line={"dash": "dash", "color": "rgba(0,0,0,0.3)", "width": 1})
+        figure.add_annotation(x=(segment.start_s + segment.end_s) / 2, y=1.08, yref="y", showarrow=False,
+                              text=f"<b>{readable(segment.label)}</b>",
+                              font={"color": color_for(segment.label, prediction.labels), "size": 12})
+    figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
+                         legend={"orientation": "h", "y": -0.25}, xaxis_title="time (s)",
+                         yaxis={"title": "confidence", "range": [0, 1.15], "tickformat": ".0%",
+                                "tickvals": [0, 0.25, 0.5, 0.75, 1]})
+    return figure
+
+
+def probabilities_figure(prediction: ClipPrediction) -> go.Figure:
+    """Every class's smoothed probability over time, as a heatmap (blank where nobody is visible)."""
+    names = [readable(label) for label in prediction.labels]
+    figure = go.Figure(go.Heatmap(
+        x=prediction.timestamps_s, y=names, z=prediction.smoothed.T, zmin=0, zmax=1, colorscale="Blues",
+        colorbar={"title": "p", "tickformat": ".0%", "thickness": 12},
+        hovertemplate="%{x:.2f} s<br>%{y}: %{z:.1%}<extra></extra>"))
+    figure.update_layout(height=60 + 22 * len(names), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         xaxis_title="time (s)", yaxis={"autorange": "reversed"})
+    return figure
+
+
+def _transparent(hex_color: str, alpha: float) -> str:
+    red, green, blue = rgb(hex_color)
+    return f"rgba({red},{green},{blue},{alpha})"

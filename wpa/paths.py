@@ -1,0 +1,23 @@
+"""Where wpa finds and keeps things. Each location can be moved with an environment variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+SHIPPED_MODELS_DIR = REPO_DIR / "models"
+
+# The MediaPipe PoseLandmarker bundle shipped in the repository (see models/README.md).
+DEFAULT_POSE_MODEL = Path(os.environ.get("WPA_POSE_MODEL", SHIPPED_MODELS_DIR / "pose_landmarker_full.task"))
+# The exercise classifier used when none is chosen.
+DEFAULT_MODEL_DIR = Path(os.environ.get("WPA_MODEL", SHIPPED_MODELS_DIR / "default"))
+
+# Things that can be rebuilt: extracted poses, annotated videos.
+CACHE_DIR = Path(os.environ.get("WPA_CACHE_DIR", Path.home() / ".cache" / "wpa"))
+POSE_CACHE_DIR = CACHE_DIR / "poses"
+ANNOTATED_CACHE_DIR = CACHE_DIR / "annotated"
+
+# Things that cannot: models trained by users.
+DATA_DIR = Path(os.environ.get("WPA_DATA_DIR", Path.home() / ".local" / "share" / "wpa"))
+USER_MODELS_DIR = DATA_DIR / "models"
