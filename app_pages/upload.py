@@ -16,7 +16,7 @@ from wpa.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
 from wpa.inference import InferenceConfig, readable
 from wpa.model import load_model
-from wpa.store import ModelEntry, list_models
+from wpa.store import ModelEntry, active_entry, list_models
 from wpa.video import VIDEO_EXTENSIONS
 
 MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
@@ -32,7 +32,10 @@ def shared_model(path: str, saved_at: float):
 def choose_model() -> ModelEntry:
     entries = list_models()
     usable = {entry.name: entry for entry in entries if entry.usable}
-    entry = usable[st.sidebar.selectbox("Model", list(usable), key="upload_model")]
+    names = list(usable)
+    active = active_entry().name
+    entry = usable[st.sidebar.selectbox("Model", names, index=names.index(active) if active in names else 0,
+                                        key="upload_model", help="The active model is chosen on the Train page.")]
     metrics = entry.headline_metrics
     st.sidebar.caption(f"Knows {len(entry.labels)} exercises: {', '.join(readable(label) for label in entry.labels)}.")
     if metrics:

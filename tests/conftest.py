@@ -4,6 +4,7 @@ into the repository, and tests that need them skip, saying why, where they are a
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,10 +12,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # Tests never read or write the user's caches and models: wpa reads these when it is imported.
-_SANDBOX = Path(tempfile.mkdtemp(prefix="wpa-tests-"))
+# (This file is imported twice, as pytest's conftest and as tests.conftest: one sandbox for both.)
+if "WPA_TEST_SANDBOX" not in os.environ:
+    os.environ["WPA_TEST_SANDBOX"] = tempfile.mkdtemp(prefix="wpa-tests-")
+_SANDBOX = Path(os.environ["WPA_TEST_SANDBOX"])
 os.environ["WPA_CACHE_DIR"] = str(_SANDBOX / "cache")
 os.environ["WPA_DATA_DIR"] = str(_SANDBOX / "data")
+os.environ["WPA_DATA_ROOTS"] = str(_SANDBOX / "datasets")
 USER_MODELS = _SANDBOX / "data" / "models"
+DATASETS = _SANDBOX / "datasets"
 SHARED_DATA = Path(os.environ.get("WPA_TEST_DATA", REPO.parent / "shared" / "data"))
 VIDEOS = SHARED_DATA / "videos"
 
@@ -39,9 +45,12 @@ def videos() -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_dataset(videos: Path, tmp_path_factory) -> Path:
-    """A DATA/<exercise>/<clip> folder of links to eight small real clips (four exercises)."""
-    root = tmp_path_factory.mktemp("small-dataset")
+def small_dataset(videos: Path) -> Path:
+    """A DATA/<exercise>/<clip> folder of links to eight small real clips (four exercises), in the
+    data folder the app offers (WPA_DATA_ROOTS)."""
+    root = DATASETS / "small"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     for label, clips in SMALL_CLIPS.items():
         (root / label).mkdir()
         for clip in clips:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -163,7 +164,7 @@ def analyze_video(video_path: str | Path, model: ExerciseModel, *, model_name: s
     if not annotated.is_file():
         reused = False
         video_cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = annotated.with_name(f".{annotated.stem}.{os.getpid()}.partial.mp4")
+        partial = annotated.with_name(f".{annotated.stem}.{uuid.uuid4().hex}.partial.mp4")
         try:
             render_annotated_video(video_path, pose, prediction, partial,
                                    progress=_stage_reporter("video", progress, total=len(pose)))

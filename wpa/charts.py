@@ -1,12 +1,18 @@
-"""Plotly figures of a clip's predictions: the timeline and every class's probability over time."""
+"""Plotly figures: a clip's timeline and class probabilities; a training run's learning curves and
+confusion matrix."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from wpa.colors import NO_PERSON_COLOR, UNKNOWN_COLOR, color_for, rgb
 from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
+from wpa.metrics import Evaluation
+from wpa.train import EpochReport
 
 
 def timeline_figure(prediction: ClipPrediction, min_confidence: float) -> go.Figure:
@@ -65,3 +71,42 @@ def probabilities_figure(prediction: ClipPrediction) -> go.Figure:
 def _transparent(hex_color: str, alpha: float) -> str:
     red, green, blue = rgb(hex_color)
     return f"rgba({red},{green},{blue},{alpha})"
+
+
+def learning_curves_figure(epochs: Sequence[EpochReport]) -> go.Figure:
+    """Loss and accuracy per epoch, training and validation; the epoch whose weights are kept
+    (lowest validation loss) is marked."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.08)
+    numbers = [report.epoch for report in epochs]
+    for column, (metric, tick) in enumerate((("loss", None), ("accuracy", ".0%")), start=1):
+        for split, color in (("train", "#0067a5"), ("val", "#e25822")):
+            values = [getattr(report, f"{split}_{metric}") for report in epochs]
+            figure.add_trace(go.Scatter(x=numbers, y=values, mode="lines+markers", name=f"{split} {metric}",
+                                        line={"color": color, "dash": "solid" if split == "val" else "dot"},
+                                        legendgroup=split), row=1, col=column)
+        if tick:
+            figure.update_yaxes(tickformat=tick, row=1, col=column)
+    best = [report.epoch for report in epochs if report.best]
+    if best:
+        figure.add_vline(x=best[-1], line={"dash": "dash", "color": "rgba(0,0,0,0.35)"},
+                         annotation_text="kept", annotation_position="top")
+    figure.update_xaxes(title_text="epoch", dtick=max(1, len(numbers) // 10))
+    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         legend={"orientation": "h", "y": -0.3})
+    return figure
+
+
+def confusion_figure(evaluation: Evaluation, level: str = "clip") -> go.Figure:
+    """Confusion matrix (rows: true exercise, columns: predicted), coloured by the share of each
+    true class, with the counts written in."""
+    matrix = evaluation.clip_confusion if level == "clip" else evaluation.frame_confusion
+    present = [i for i in range(len(evaluation.labels)) if matrix[i].sum() or matrix[:, i].sum()]
+    matrix = matrix[np.ix_(present, present)]
+    names = [readable(evaluation.labels[i]) for i in present]
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    figure = go.Figure(go.Heatmap(
+        z=shares, x=names, y=names, text=matrix, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
+        showscale=False, hovertemplate="true %{y}<br>predicted %{x}<br>%{text} " + level + "s<extra></extra>"))
+    figure.update_layout(height=120 + 28 * len(names), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         xaxis={"title": "predicted", "side": "bottom"}, yaxis={"title": "true", "autorange": "reversed"})
+    return figure

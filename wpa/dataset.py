@@ -9,29 +9,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
+import selectors
+import subprocess
+import sys
 import time
+import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from wpa.errors import DatasetError, WpaError
+from wpa.errors import Cancelled, DatasetError, VideoError, WpaError
 from wpa.files import write_text_atomic
-from wpa.paths import POSE_CACHE_DIR
+from wpa.paths import POSE_CACHE_DIR, REPO_DIR
 from wpa.pose import NUM_LANDMARKS, PoseOptions, PoseSequence, extract_pose
-from wpa.video import VIDEO_EXTENSIONS
+from wpa.video import VIDEO_EXTENSIONS, probe_video
 
 # Bump when extraction changes what it stores, so old cache entries are not reused.
 EXTRACTOR_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "wpa-pose-dataset"
 CACHE_SUBDIR = "poses"  # where `python -m wpa extract --out CACHE` keeps its entries
+# Labels the classifier itself gives (wpa.inference.UNKNOWN and NO_PERSON): no class may be called so.
+RESERVED_LABELS = ("unknown", "no_person")
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,47 @@ class Extraction:
     reused: int = 0  # clips taken from the cache
 
 
+def find_datasets(roots: Iterable[Path], depth: int = 2) -> list[Path]:
+    """Folders under `roots` (the roots included, `depth` levels down) that hold class folders of clips."""
+    found = []
+
+    def visit(folder: Path, level: int) -> None:
+        try:
+            children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError:
+            return
+        if any(_holds_videos(child) for child in children):
+            found.append(folder)
+        if level < depth:
+            for child in children:
+                visit(child, level + 1)
+
+    for root in roots:
+        if Path(root).is_dir():
+            visit(Path(root), 0)
+    return found
+
+
+def resolve_inside(path: str | Path, roots: Iterable[Path]) -> Path:
+    """`path` as a real folder inside one of `roots`; DatasetError if it is not, so a page never
+    reads folders the server's owner did not offer."""
+    folder = Path(path).expanduser().resolve()
+    allowed = [Path(root).resolve() for root in roots]
+    if not any(folder == root or folder.is_relative_to(root) for root in allowed):
+        raise DatasetError(f"{path} is outside the data folders this server offers "
+                           f"({', '.join(str(root) for root in allowed)}).")
+    if not folder.is_dir():
+        raise DatasetError(f"{path}: no such folder.")
+    return folder
+
+
+def _holds_videos(folder: Path) -> bool:
+    try:
+        return any(p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file() for p in folder.iterdir())
+    except OSError:
+        return False
+
+
 def scan_dataset(root: str | Path) -> DatasetScan:
     """List the clips of `root/<exercise>/<clip>`; raise DatasetError if there is nothing to train on."""
     root = Path(root)
@@ -134,9 +180,14 @@ def scan_dataset(root: str | Path) -> DatasetScan:
 
 def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE_DIR,
                     options: PoseOptions | None = None, workers: int | None = None,
-                    progress: Callable[[ExtractionProgress], None] | None = None) -> Extraction:
+                    progress: Callable[[ExtractionProgress], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> Extraction:
     """Pose sequences of `clips`, from the cache where possible, else extracted in `workers`
-    processes (default: one per CPU core). Clips that cannot be read are reported, not raised."""
+    processes (default: one per CPU core). Clips that cannot be read are reported, not raised.
+
+    `should_stop` is asked after each clip; when it answers True, clips not yet started are
+    dropped, the ones in progress finish (and are cached), and Cancelled is raised.
+    """
     clips, options = list(clips), options or PoseOptions()
     cache = PoseCache(cache_dir, options)
     started, frames, outcome = time.monotonic(), 0, Extraction()
@@ -164,15 +215,21 @@ def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE
             outcome.reused += 1
             report(clip, from_cache=True)
 
-    for clip, result in _run_extractions(todo, options, workers):
-        if isinstance(result, str):
-            outcome.failures.append((clip, result))
-            report(clip, from_cache=False, error=result)
-            continue
-        cache.save(keys[clip], result)
-        poses[clip] = result
-        frames += len(result)
-        report(clip, from_cache=False)
+    extractions = _run_extractions(todo, keys, cache, options, workers)
+    try:
+        for clip, result in extractions:
+            if isinstance(result, str):
+                outcome.failures.append((clip, result))
+                report(clip, from_cache=False, error=result)
+            else:
+                cache.save(keys[clip], result)
+                poses[clip] = result
+                frames += len(result)
+                report(clip, from_cache=False)
+            if should_stop and should_stop():
+                raise Cancelled(f"Pose extraction stopped after {len(poses)} of {len(clips)} clips.")
+    finally:
+        extractions.close()  # drops the clips not started yet
 
     outcome.clips = [Clip(clip.clip_id, clip.label, poses[clip], clip.path, keys[clip]) for clip in clips if clip in poses]
     return outcome
@@ -219,7 +276,8 @@ class PoseCache:
     def save(self, key: str, pose: PoseSequence) -> None:
         """Store `pose` under `key` (write to a temporary file, then rename over)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = self.directory / f".{key}.{os.getpid()}.tmp.npz"  # np.savez wants the .npz suffix
+        # A name of its own per write (two sessions may extract one clip at once); np.savez wants .npz.
+        temporary = self.directory / f".{key}.{uuid.uuid4().hex}.tmp.npz"
         np.savez(temporary, landmarks=pose.landmarks, world_landmarks=pose.world_landmarks,
                  timestamps_s=pose.timestamps_s, fps=np.float64(pose.fps), frame_size=np.array(pose.frame_size))
         os.replace(temporary, self.directory / f"{key}.npz")
@@ -274,21 +332,73 @@ def read_cached_dataset(directory: str | Path, options: PoseOptions | None = Non
     return clips
 
 
-def _run_extractions(clips: list[ClipRef], options: PoseOptions, workers: int | None):
+def _run_extractions(clips: list[ClipRef], keys: dict[ClipRef, str], cache: PoseCache, options: PoseOptions,
+                     workers: int | None) -> Iterator[tuple[ClipRef, PoseSequence | str]]:
     """Yield (clip, PoseSequence or error message) as extractions finish."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(clips)))
     if workers == 1:
         for clip in clips:
-            yield clip, _extract_or_explain(clip.path, options)
-        return
-    # spawn: a forked MediaPipe or torch runtime is not safe to use in the child.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_extract_or_explain, clip.path, options): clip for clip in clips}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+            yield clip, extract_or_explain(clip.path, options)
+    else:
+        yield from _run_in_workers(clips, keys, cache, options, workers)
 
 
-def _extract_or_explain(path: Path, options: PoseOptions) -> PoseSequence | str:
+def _run_in_workers(clips: list[ClipRef], keys: dict[ClipRef, str], cache: PoseCache, options: PoseOptions,
+                    workers: int) -> Iterator[tuple[ClipRef, PoseSequence | str]]:
+    """Extract in `workers` processes of `wpa.extraction_worker`, one clip each at a time.
+
+    Plain child processes with a pipe rather than multiprocessing: a spawned multiprocessing child
+    imports the parent's __main__, which inside `streamlit run` is the page script. Closing this
+    generator kills the workers at once.
+    """
+    waiting = list(clips)
+    settings = {**asdict(options), "model_path": str(options.model_path)}
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
+    busy: dict[subprocess.Popen, ClipRef] = {}
+    selector = selectors.DefaultSelector()
+
+    def start_worker() -> subprocess.Popen:
+        worker = subprocess.Popen([sys.executable, "-m", "wpa.extraction_worker"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, env=environment)
+        selector.register(worker.stdout, selectors.EVENT_READ, worker)
+        return worker
+
+    def give_work(worker: subprocess.Popen) -> None:
+        clip = waiting.pop(0)
+        request = {"video": str(clip.path), "key": keys[clip], "cache": str(cache.directory), "options": settings}
+        worker.stdin.write(json.dumps(request) + "\n")
+        worker.stdin.flush()
+        busy[worker] = clip
+
+    started = [start_worker() for _ in range(workers)]
+    try:
+        for worker in started:
+            give_work(worker)
+        while busy:
+            for event, _ in selector.select():
+                worker = event.data
+                answer = worker.stdout.readline()
+                clip = busy.pop(worker)
+                if not answer:  # the worker died (a crash inside the pose model, killed for memory...)
+                    selector.unregister(worker.stdout)
+                    yield clip, "pose extraction crashed on this clip (the worker process ended)"
+                    if waiting:
+                        worker = start_worker()
+                        started.append(worker)
+                else:
+                    error = json.loads(answer)["error"]
+                    yield clip, error or cache.load(keys[clip]) or "the extracted poses could not be stored"
+                if waiting:
+                    give_work(worker)
+    finally:
+        selector.close()
+        for worker in started:
+            worker.kill()
+            worker.wait()
+
+
+def extract_or_explain(path: Path, options: PoseOptions) -> PoseSequence | str:
+    """The poses of one clip, or why it cannot be read."""
     try:
         pose = extract_pose(path, options)
     except WpaError as error:
@@ -303,6 +413,74 @@ def _settings_digest(options: PoseOptions) -> str:
     settings = json.dumps([EXTRACTOR_VERSION, model, options.min_detection_confidence, options.min_presence_confidence,
                            options.min_tracking_confidence, options.max_side])
     return hashlib.sha256(settings.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class DatasetPreview:
+    """What a dataset holds, shown before training: one row per class, things to know, and
+    problems that stop training until they are fixed."""
+
+    classes: list[dict[str, Any]]  # class, clips, readable clips, frames, seconds
+    warnings: list[str]
+    problems: list[str]
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+def class_problems(labels_with_data: Iterable[str]) -> list[str]:
+    """Why a set of classes (those with usable clips) cannot train a classifier; empty if it can."""
+    labels = sorted(set(labels_with_data))
+    problems = []
+    if len(labels) < 2:
+        problems.append(f"Only {len(labels)} class{'' if len(labels) == 1 else 'es'} "
+                        f"{'(' + labels[0] + ') ' if labels else ''}has usable clips; a classifier needs at least two.")
+    reserved = [label for label in labels if label in RESERVED_LABELS]
+    if reserved:
+        problems.append(f"Class names {', '.join(RESERVED_LABELS)} are reserved for predictions; "
+                        f"rename the folder(s) {', '.join(reserved)}.")
+    return problems
+
+
+def preview_folder(scan: DatasetScan, progress: Callable[[int, int], None] | None = None) -> DatasetPreview:
+    """Open every clip of `scan` (no pose estimation) to count frames and find unreadable files."""
+    rows: dict[str, dict[str, Any]] = {label: {"class": label, "clips": 0, "readable clips": 0, "frames": 0,
+                                               "seconds": 0.0} for label in scan.labels}
+    warnings = list(scan.warnings)
+    for done, clip in enumerate(scan.clips, start=1):
+        row = rows[clip.label]
+        row["clips"] += 1
+        try:
+            info = probe_video(clip.path)
+        except VideoError as error:
+            warnings.append(f"{clip.clip_id} cannot be read and will be skipped: {error}")
+        else:
+            row["readable clips"] += 1
+            row["frames"] += info.frame_count
+            row["seconds"] = round(row["seconds"] + info.duration_s, 1)
+        if progress:
+            progress(done, len(scan.clips))
+    problems = [f"Class '{label}' has no readable clip. Fix or remove its folder."
+                for label, row in rows.items() if row["readable clips"] == 0]
+    problems += class_problems(label for label, row in rows.items() if row["readable clips"])
+    return DatasetPreview(classes=list(rows.values()), warnings=warnings, problems=problems)
+
+
+def preview_clips(clips: list[Clip], notes: Iterable[str] = ()) -> DatasetPreview:
+    """The same overview for clips already loaded (from a landmarks CSV)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for clip in clips:
+        row = rows.setdefault(clip.label, {"class": clip.label, "clips": 0, "readable clips": 0, "frames": 0,
+                                           "seconds": 0.0})
+        row["clips"] += 1
+        row["readable clips"] += int(clip.pose.present.any())
+        row["frames"] += len(clip.pose)
+        row["seconds"] = round(row["seconds"] + (float(clip.pose.timestamps_s[-1]) if len(clip.pose) else 0.0), 1)
+    warnings = list(notes) + [f"class '{label}' has only one clip: it cannot be both trained on and validated"
+                              for label, row in rows.items() if row["clips"] == 1]
+    return DatasetPreview(classes=sorted(rows.values(), key=lambda row: row["class"]), warnings=warnings,
+                          problems=class_problems(label for label, row in rows.items() if row["readable clips"]))
 
 
 @dataclass

@@ -23,3 +23,7 @@ class ModelError(WpaError):
 
 class DatasetError(WpaError):
     """Training data is unusable (empty folder, one class, wrong CSV columns...)."""
+
+
+class Cancelled(WpaError):
+    """Work stopped because a person asked it to."""

@@ -18,6 +18,11 @@ CACHE_DIR = Path(os.environ.get("WPA_CACHE_DIR", Path.home() / ".cache" / "wpa")
 POSE_CACHE_DIR = CACHE_DIR / "poses"
 ANNOTATED_CACHE_DIR = CACHE_DIR / "annotated"
 
-# Things that cannot: models trained by users.
+# Things that cannot: models trained by users, and the data they uploaded to train them.
 DATA_DIR = Path(os.environ.get("WPA_DATA_DIR", Path.home() / ".local" / "share" / "wpa"))
 USER_MODELS_DIR = DATA_DIR / "models"
+UPLOADS_DIR = DATA_DIR / "uploads"
+
+# Folders on the server whose datasets the Train page may use (separated by ':'); a path typed on
+# the page must lie inside one of them.
+DATA_ROOTS = tuple(Path(p) for p in os.environ.get("WPA_DATA_ROOTS", str(DATA_DIR / "datasets")).split(os.pathsep) if p)

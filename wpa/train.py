@@ -19,15 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from wpa.dataset import Clip
+from wpa.dataset import Clip, class_problems
 from wpa.errors import DatasetError
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS, compute_features
 from wpa.metrics import Evaluation, evaluate_probabilities
 from wpa.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
 from wpa.pose import mirror_pose
-
-RESERVED_LABELS = ("unknown", "no_person")
-
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -86,16 +83,13 @@ class TrainingResult:
 def check_clips(clips: Sequence[Clip]) -> tuple[str, ...]:
     """The sorted class labels of `clips`; raise DatasetError if they cannot train a classifier."""
     usable = [clip for clip in clips if clip.pose.present.any()]
-    labels = tuple(sorted({clip.label for clip in usable}))
     if not usable:
         raise DatasetError("No clip has a person in it: nothing to train on. Check that the videos show "
                            "the whole body.")
-    if len(labels) < 2:
-        raise DatasetError(f"Only one class ({labels[0]}) has usable clips; a classifier needs at least two.")
-    reserved = [label for label in labels if label in RESERVED_LABELS]
-    if reserved:
-        raise DatasetError(f"Class names {', '.join(RESERVED_LABELS)} are reserved for predictions; "
-                           f"rename the folder(s) {', '.join(reserved)}.")
+    labels = tuple(sorted({clip.label for clip in usable}))
+    problems = class_problems(labels)
+    if problems:
+        raise DatasetError(problems[0])
     return labels
 
 

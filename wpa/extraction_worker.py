@@ -1,0 +1,36 @@
+"""A pose-extraction worker process, started by wpa.dataset (one per CPU core).
+
+It reads requests from stdin, one JSON object per line — {"video", "key", "cache", "options"} —
+extracts the clip's poses, stores them in the pose cache under `key`, and answers one JSON line on
+stdout: {"error": null} or {"error": "why the clip cannot be read"}. It ends when stdin closes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from wpa.dataset import PoseCache, extract_or_explain
+from wpa.pose import PoseOptions
+
+
+def main() -> None:
+    caches: dict[tuple[str, str], PoseCache] = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        options = PoseOptions(**{**request["options"], "model_path": Path(request["options"]["model_path"])})
+        result = extract_or_explain(Path(request["video"]), options)
+        if isinstance(result, str):
+            answer = {"error": result}
+        else:
+            signature = (request["cache"], json.dumps(request["options"], sort_keys=True))
+            cache = caches.setdefault(signature, PoseCache(request["cache"], options))
+            cache.save(request["key"], result)
+            answer = {"error": None}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
