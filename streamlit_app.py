@@ -2,6 +2,9 @@
 
 import streamlit as st
 
+import wpa
+
+wpa.log_to_stderr()
 st.set_page_config(page_title="wpa · workout recognition", page_icon=":material/fitness_center:", layout="wide")
 navigation = st.navigation([
     st.Page("app_pages/upload.py", title="Upload", icon=":material/upload_file:", default=True),

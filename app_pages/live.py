@@ -1,7 +1,90 @@
-"""Live page (placeholder): webcam classification arrives with streamlit-webrtc."""
+"""Live page: the webcam streams to the server (streamlit-webrtc); every frame is classified and comes
+back with the skeleton and the exercise drawn on it.
+
+The work is `wpa.live.LiveSession`, one per browser session, kept in st.session_state; its
+`process_frame` runs in streamlit-webrtc's thread and never touches `st`. The panel beside the
+video reads the session's readings in a fragment that redraws itself twice a second.
+"""
 
 import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from wpa.charts import live_timeline_figure
+from wpa.errors import WpaError
+from wpa.inference import NO_PERSON, UNKNOWN, readable
+from wpa.live import LiveSession, LiveSettings, ice_servers
+
+from app_pages.shared import choose_model, shared_model
+
+RESOLUTIONS = {"320 × 240": (320, 240), "640 × 480": (640, 480), "1280 × 720": (1280, 720)}
+
+
+@st.fragment(run_every=0.5)
+def readings_panel(session: LiveSession, labels: tuple[str, ...]) -> None:
+    """The current exercise, the top classes and the last 30 s, from the session's readings."""
+    latest, stats = session.latest(), session.stats()
+    if latest is None:
+        st.info("Press **START** and allow the camera. Stand back so your whole body is in the picture.")
+        return
+    if latest.label == NO_PERSON:
+        st.metric("Exercise", "nobody visible")
+    elif latest.label == UNKNOWN:
+        st.metric("Exercise", "unsure", f"most like {readable(latest.top[0][0])}" if latest.top else None,
+                  delta_color="off", delta_arrow="off")
+    else:
+        st.metric("Exercise", readable(latest.label), f"{latest.confidence:.0%} confident", delta_color="off",
+                  delta_arrow="off")
+    for label, probability in latest.top:
+        st.progress(min(max(probability, 0.0), 1.0), text=f"{readable(label)} · {probability:.0%}")
+    history = session.history()
+    st.plotly_chart(live_timeline_figure(history, labels, latest.time_s), key="live-timeline")
+    st.caption(f"{stats.frames} frames classified · {stats.frames_per_second:.1f} frames/s · "
+               f"{stats.median_ms:.0f} ms a frame (95% under {stats.p95_ms:.0f} ms)")
+
 
 st.title("Live")
-st.info("Live webcam recognition is not built yet. Meanwhile, record a clip and use the Upload page, "
-        "or classify files with `python -m wpa classify VIDEO`.")
+entry = choose_model(key="live_model")
+with st.sidebar.expander("Settings", expanded=True):
+    min_confidence = st.slider("Unsure below this confidence", 0.0, 0.95, LiveSettings().min_confidence, 0.05)
+    smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, LiveSettings().smoothing_s, 0.1)
+    mirror = st.checkbox("Mirror view", LiveSettings().mirror_view)
+    resolution = st.selectbox("Camera resolution", list(RESOLUTIONS), index=1)
+    frame_rate = st.select_slider("Most frames a second", [10, 15, 20, 24, 30], value=15,
+                                  help="A two-core server keeps up with about 15 to 30 frames a second at 640 × 480; "
+                                       "frames that arrive while one is processed are dropped, never queued.")
+settings = LiveSettings(min_confidence=min_confidence, smoothing_s=smoothing, mirror_view=mirror)
+
+try:
+    model = shared_model(entry)
+except WpaError as error:
+    st.error(str(error))
+    st.stop()
+session = st.session_state.get("live_session")
+if session is None:
+    session = st.session_state.live_session = LiveSession(model, settings)
+session.update(model, settings)
+
+video, panel = st.columns([3, 2])
+with video:
+    width, height = RESOLUTIONS[resolution]
+    context = webrtc_streamer(
+        key="live",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": ice_servers()},
+        media_stream_constraints={"audio": False, "video": {
+            "width": {"ideal": width}, "height": {"ideal": height}, "frameRate": {"ideal": frame_rate, "max": frame_rate}}},
+        video_frame_callback=session.process_frame,
+        on_video_ended=session.close,
+        async_processing=True,  # only the newest frame waits: no growing lag
+    )
+    if not context.state.playing and not session.ready:
+        session.prepare()  # warm up now, so the first frames after START are not frozen
+    with st.expander("The video does not start?"):
+        st.markdown(
+            "- The browser only gives the camera to pages served over **HTTPS** or from **localhost**.\n"
+            "- On a remote server the browser may not reach it directly: a **TURN** server is needed. "
+            "Set `WPA_ICE_SERVERS` to a JSON list of ICE servers, e.g. "
+            '`[{"urls": "turn:turn.example.org:3478", "username": "…", "credential": "…"}]`.\n'
+            "- Only one page at a time can use the camera.")
+with panel:
+    readings_panel(session, model.labels)

@@ -15,35 +15,13 @@ from wpa.analysis import AnalysisProgress, VideoAnalysis, analyze_video
 from wpa.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
 from wpa.inference import InferenceConfig, readable
-from wpa.model import load_model
-from wpa.store import ModelEntry, active_entry, list_models
+from wpa.store import ModelEntry
 from wpa.video import VIDEO_EXTENSIONS
+
+from app_pages.shared import choose_model, shared_model
 
 MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
 STAGE_TEXT = {"pose": "Finding the person in every frame", "video": "Drawing the skeleton on the video"}
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
-def shared_model(path: str, saved_at: float):
-    """One loaded model per folder and save time, shared read-only by all sessions."""
-    return load_model(path)
-
-
-def choose_model() -> ModelEntry:
-    entries = list_models()
-    usable = {entry.name: entry for entry in entries if entry.usable}
-    names = list(usable)
-    active = active_entry().name
-    entry = usable[st.sidebar.selectbox("Model", names, index=names.index(active) if active in names else 0,
-                                        key="upload_model", help="The active model is chosen on the Train page.")]
-    metrics = entry.headline_metrics
-    st.sidebar.caption(f"Knows {len(entry.labels)} exercises: {', '.join(readable(label) for label in entry.labels)}.")
-    if metrics:
-        st.sidebar.caption(f"On clips it never saw ({entry.measured_by}): {metrics.get('clip_accuracy', 0):.0%} of clips "
-                           f"and {metrics.get('frame_accuracy', 0):.0%} of frames right.")
-    for broken in (e for e in entries if not e.usable):
-        st.sidebar.warning(f"{broken.name}: {broken.problem}")
-    return entry
 
 
 def progress_reporter(bar):
@@ -61,7 +39,7 @@ def progress_reporter(bar):
 
 
 def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnalysis:
-    model = shared_model(str(entry.path), (entry.path / "model.json").stat().st_mtime)
+    model = shared_model(entry)
     bar = st.progress(0.0, text="Reading the clip…")
     try:
         with tempfile.TemporaryDirectory(prefix="wpa-upload-") as folder:
@@ -125,7 +103,7 @@ def show(analysis: VideoAnalysis, min_confidence: float) -> None:
 
 
 st.title("What exercise is this?")
-entry = choose_model()
+entry = choose_model(key="upload_model")
 with st.sidebar.expander("Settings"):
     min_confidence = st.slider("Unsure below this confidence", 0.0, 0.95, InferenceConfig().min_confidence, 0.05)
     smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, InferenceConfig().smoothing_s, 0.1)

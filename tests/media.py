@@ -92,3 +92,28 @@ def concatenate(clips: list[Path], path: Path, size=(640, 360), gap_s: float = 0
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def write_y4m(clip: Path, path: Path, size=(640, 480), fps: int = 15) -> Path:
+    """`clip` letterboxed to `size` as a raw .y4m file: what Chromium's fake camera plays (looped)."""
+    import cv2
+
+    from wpa.video import read_frames
+
+    width, height = size
+    frames = list(read_frames(clip))
+    step = max(1, round(len(frames) / (frames[-1].timestamp_s * fps))) if frames[-1].timestamp_s else 1
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for frame in frames[::step]:
+            scale = min(width / frame.rgb.shape[1], height / frame.rgb.shape[0])
+            resized = cv2.resize(frame.rgb, (round(frame.rgb.shape[1] * scale), round(frame.rgb.shape[0] * scale)))
+            canvas = np.zeros((height, width, 3), np.uint8)
+            top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+            canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
+            for packet in stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

@@ -1,5 +1,5 @@
 """Plotly figures: a clip's timeline and class probabilities; a training run's learning curves and
-confusion matrix."""
+confusion matrix; a live stream's recent past."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from wpa.colors import NO_PERSON_COLOR, UNKNOWN_COLOR, color_for, rgb
 from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
+from wpa.live import LiveReading
 from wpa.metrics import Evaluation
 from wpa.train import EpochReport
 
@@ -109,4 +110,21 @@ def confusion_figure(evaluation: Evaluation, level: str = "clip") -> go.Figure:
         showscale=False, hovertemplate="true %{y}<br>predicted %{x}<br>%{text} " + level + "s<extra></extra>"))
     figure.update_layout(height=120 + 28 * len(names), margin={"l": 10, "r": 10, "t": 10, "b": 10},
                          xaxis={"title": "predicted", "side": "bottom"}, yaxis={"title": "true", "autorange": "reversed"})
+    return figure
+
+
+def live_timeline_figure(readings: Sequence[LiveReading], labels: tuple[str, ...], now_s: float) -> go.Figure:
+    """The last seconds of a live stream: each frame's exercise (colour) and confidence (height),
+    with time in seconds before now."""
+    figure = go.Figure()
+    seen = [label for label in [*labels, UNKNOWN, NO_PERSON] if any(r.label == label for r in readings)]
+    for label in seen:
+        points = [r for r in readings if r.label == label]
+        figure.add_trace(go.Scatter(
+            x=[r.time_s - now_s for r in points], y=[r.confidence for r in points], mode="markers",
+            name=readable(label), marker={"color": color_for(label, labels), "size": 6},
+            hovertemplate="%{x:.1f} s<br>" + readable(label) + " %{y:.0%}<extra></extra>"))
+    figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"orientation": "h", "y": -0.3},
+                         xaxis={"title": "seconds ago", "range": [-30, 0]},
+                         yaxis={"title": "confidence", "range": [0, 1.05], "tickformat": ".0%"})
     return figure

@@ -1,0 +1,68 @@
+"""Time the Live page's frame callback: pose → features → MLP → smoothing → drawing, per frame.
+
+    python -m benchmarks.live_callback [CLIP] [--size 640x480] [--frames 300]
+
+Frames of a real clip (default: a squat from ../shared/data), letterboxed to the camera size and
+given as the yuv420p av.VideoFrames WebRTC delivers, go through `LiveSession.process_frame` one
+after another on this machine. Prints the median and 95th percentile time a frame, and the frame
+rate that allows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from wpa.live import LiveSession
+from wpa.model import load_model
+from wpa.paths import DEFAULT_MODEL_DIR, REPO_DIR
+from wpa.video import read_frames
+
+DEFAULT_CLIP = REPO_DIR.parent / "shared" / "data" / "videos" / "squat" / "Sarvesh521__Rep-Right__Ayush.mp4"
+
+
+def camera_frames(clip: Path, size: tuple[int, int], count: int) -> list[av.VideoFrame]:
+    """`count` frames of `clip` (looped), letterboxed to `size`, as yuv420p frames."""
+    width, height = size
+    frames = []
+    for frame in read_frames(clip):
+        scale = min(width / frame.rgb.shape[1], height / frame.rgb.shape[0])
+        resized = cv2.resize(frame.rgb, (round(frame.rgb.shape[1] * scale), round(frame.rgb.shape[0] * scale)))
+        canvas = np.zeros((height, width, 3), np.uint8)
+        top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+        canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
+        frames.append(av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p"))
+    return [frames[i % len(frames)] for i in range(count)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clip", type=Path, nargs="?", default=DEFAULT_CLIP)
+    parser.add_argument("--size", default="640x480")
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    size = tuple(int(side) for side in args.size.split("x"))
+    frames = camera_frames(args.clip, size, args.frames)
+    session = LiveSession(load_model(DEFAULT_MODEL_DIR))
+    session.prepare()
+    timings = []
+    for frame in frames:
+        started = time.perf_counter()
+        session.process_frame(frame)
+        timings.append((time.perf_counter() - started) * 1000)
+    session.close()
+    timings = timings[10:]  # the first frames of a stream set up MediaPipe's tracking
+    p95 = float(np.percentile(timings, 95))
+    print(f"live callback at {size[0]}x{size[1]}, {len(timings)} frames of {args.clip.name}")
+    print(f"  median {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "
+          f"mean {statistics.mean(timings):.1f} ms -> {1000 / statistics.mean(timings):.1f} frames/s on one stream")
+
+
+if __name__ == "__main__":
+    main()
