@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data/videos
 
-.PHONY: run test setup setup-dev model pose-model compare clean
+.PHONY: run test setup setup-dev model pose-model compare bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py
@@ -45,3 +45,7 @@ clean:
 # The comparison table of models/README.md (about 20 minutes on two cores).
 compare: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python scripts/compare_feature_sets.py $(DATA)
+
+# The speed figures of BENCHMARKS.md (about 8 minutes on two cores).
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.pipeline

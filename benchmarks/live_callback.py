@@ -41,14 +41,10 @@ def camera_frames(clip: Path, size: tuple[int, int], count: int) -> list[av.Vide
     return [frames[i % len(frames)] for i in range(count)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("clip", type=Path, nargs="?", default=DEFAULT_CLIP)
-    parser.add_argument("--size", default="640x480")
-    parser.add_argument("--frames", type=int, default=300)
-    args = parser.parse_args()
-    size = tuple(int(side) for side in args.size.split("x"))
-    frames = camera_frames(args.clip, size, args.frames)
+def time_callback(clip: Path, size: tuple[int, int], count: int) -> list[float]:
+    """Milliseconds `LiveSession.process_frame` took on each of `count` camera frames made from
+    `clip`, leaving out the first ten (a stream's first frames set up MediaPipe's tracking)."""
+    frames = camera_frames(clip, size, count)
     session = LiveSession(load_model(DEFAULT_MODEL_DIR))
     session.prepare()
     timings = []
@@ -57,7 +53,17 @@ def main() -> None:
         session.process_frame(frame)
         timings.append((time.perf_counter() - started) * 1000)
     session.close()
-    timings = timings[10:]  # the first frames of a stream set up MediaPipe's tracking
+    return timings[10:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clip", type=Path, nargs="?", default=DEFAULT_CLIP)
+    parser.add_argument("--size", default="640x480")
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    size = tuple(int(side) for side in args.size.split("x"))
+    timings = time_callback(args.clip, size, args.frames)
     p95 = float(np.percentile(timings, 95))
     print(f"live callback at {size[0]}x{size[1]}, {len(timings)} frames of {args.clip.name}")
     print(f"  median {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, "

@@ -19,8 +19,9 @@ def pattern(index: int, width: int, height: int) -> np.ndarray:
 
 def write_video(path: Path, codec: str = "libx264", frames: int = 12, fps: int = 30, size=(64, 48),
                 rotation: int | None = None, timestamps_s: list[float] | None = None,
-                pixel_format: str = "yuv420p") -> Path:
-    """Encode `frames` pattern frames; `timestamps_s` gives each frame's time (variable rate)."""
+                pixel_format: str = "yuv420p", gop: int | None = None) -> Path:
+    """Encode `frames` pattern frames; `timestamps_s` gives each frame's time (variable rate);
+    `gop` is the distance between key frames."""
     width, height = size
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
@@ -29,6 +30,8 @@ def write_video(path: Path, codec: str = "libx264", frames: int = 12, fps: int =
             stream.codec_context.time_base = Fraction(1, 1000)
         if rotation is not None:
             stream.set_display_rotation(rotation)
+        if gop is not None:
+            stream.codec_context.gop_size = gop
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(pattern(i, width, height), format="rgb24")
             if timestamps_s is not None:

@@ -2,23 +2,26 @@
 the charts, the downloads, caching and cancelling."""
 
 import json
+import threading
 
 import av
 import numpy as np
 import pytest
 
 from tests.conftest import SQUAT_CLIP
-from tests.media import write_video
+from tests.media import concatenate, write_video
 from tests.poses import random_pose
 from tests.test_model import LABELS, make_model
-from wpa.analysis import analyze_video
-from wpa.annotate import H264Writer, draw_skeleton
+from wpa.analysis import SPLIT_MIN_S, CaptionsAsPosesArrive, analyze_video
+from wpa.annotate import H264Writer, draw_skeleton, frame_caption
 from wpa.charts import probabilities_figure, timeline_figure
 from wpa.errors import VideoError
 from wpa.inference import InferenceConfig, predict_clip
 from wpa.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
+from wpa.pose import PoseTrack, extract_pose
 from wpa.store import SHIPPED_NAME, list_models
+from wpa.video import probe_video
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +71,20 @@ def test_the_same_clip_is_not_processed_again(videos, shipped, caches):
     assert not third.reused and {c.stage for c in calls} == {"video"}
 
 
-def test_a_cancelled_analysis_leaves_nothing_half_written(videos, shipped, caches):
+@pytest.mark.parametrize("stage", ["pose", "video"])
+def test_a_cancelled_analysis_leaves_nothing_half_written(videos, shipped, caches, stage):
     class Cancelled(Exception):
         pass
 
-    def cancel_while_drawing(progress):
-        if progress.stage == "video" and progress.done == 50:
+    def cancel(progress):  # the video is drawn while poses are found, and finished after
+        if progress.stage == stage and progress.done >= 50:
             raise Cancelled
 
     with pytest.raises(Cancelled):
-        analyze_video(videos / SQUAT_CLIP, shipped, progress=cancel_while_drawing, **caches)
+        analyze_video(videos / SQUAT_CLIP, shipped, progress=cancel, **caches)
     assert list(caches["video_cache_dir"].iterdir()) == []
+    assert not list(caches["pose_cache_dir"].glob("*"))
+    assert threading.active_count() == 1, "the drawing and decoding threads have stopped"
     assert analyze_video(videos / SQUAT_CLIP, shipped, **caches).annotated_video.is_file()
 
 
@@ -135,3 +141,32 @@ def test_model_store_lists_the_shipped_model_and_explains_broken_ones(tmp_path):
     assert entries[0].name == SHIPPED_NAME and entries[0].usable and len(entries[0].labels) == 14
     assert entries[0].headline_metrics["clip_accuracy"] > 0.5 and "cross-validation" in entries[0].measured_by
     assert entries[1].name == "mine" and not entries[1].usable and "damaged" in entries[1].problem
+
+
+def test_captions_drawn_while_poses_arrive_match_the_whole_clip(videos, shipped):
+    pose = extract_pose(videos / SQUAT_CLIP)
+    whole = predict_clip(shipped, pose)
+    track = PoseTrack(pose.fps, pose.frame_size)
+
+    def find_poses():  # the pose pass, a frame at a time, in another thread
+        for i in range(len(pose)):
+            track.add((pose.landmarks[i], pose.world_landmarks[i]), pose.timestamps_s[i], pose.frame_size)
+        track.finish()
+
+    finder = threading.Thread(target=find_poses)
+    finder.start()
+    captions = CaptionsAsPosesArrive(track, shipped, InferenceConfig())
+    drawn = [captions(i, t) for i, t in enumerate(pose.timestamps_s)]
+    finder.join()
+    assert [text for _, text, _ in drawn] == [frame_caption(whole, i)[0] for i in range(len(pose))]
+    assert all(np.array_equal(landmarks, pose.landmarks[i]) for i, (landmarks, _, _) in enumerate(drawn))
+    assert captions(len(pose), pose.timestamps_s[-1] + 0.04) is None  # past the last pose: the video ends
+
+
+def test_a_long_clip_is_split_among_pose_models_and_drawn_whole(videos, shipped, caches, tmp_path):
+    clip = concatenate([videos / SQUAT_CLIP] * 3, tmp_path / "three-sets.mp4")
+    assert probe_video(clip).duration_s >= SPLIT_MIN_S
+    analysis = analyze_video(clip, shipped, **caches)
+    assert analysis.prediction.label == "squat"
+    with av.open(str(analysis.annotated_video)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == len(analysis.pose)

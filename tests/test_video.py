@@ -1,12 +1,14 @@
 """Decoding: the containers and codecs phones, cameras and websites produce, upright and timed."""
 
+import threading
+
 import av
 import numpy as np
 import pytest
 
 from tests.media import write_image, write_video
 from wpa.errors import VideoError
-from wpa.video import probe_video, read_frames
+from wpa.video import probe_video, read_ahead, read_frames
 
 FORMATS = [
     ("clip.mp4", "libx264", {}),
@@ -133,3 +135,37 @@ def test_memory_stays_flat_on_a_ten_minute_clip(tmp_path):
     tracemalloc.stop()
     assert count == 18_000
     assert peak < 2_000_000  # 18,000 frames of 9 kB each would be 166 MB
+
+
+@pytest.mark.parametrize("name,codec", [("clip.mp4", "libx264"), ("clip.webm", "libvpx-vp9")])
+def test_reading_from_a_moment_gives_the_same_frames_as_reading_through(tmp_path, name, codec):
+    path = write_video(tmp_path / name, codec, frames=90, fps=30, size=(64, 48), gop=15)
+    assert probe_video(path).seekable
+    everything = list(read_frames(path))
+    later = list(read_frames(path, start_s=1.51))
+    assert later[0].timestamp_s >= 1.51 - 1e-3 and everything[-len(later) - 1].timestamp_s < 1.51
+    assert [f.timestamp_s for f in later] == [f.timestamp_s for f in everything[-len(later):]]
+    assert all(np.array_equal(a.rgb, b.rgb) for a, b in zip(later, everything[-len(later):]))
+    assert list(read_frames(path, start_s=10.0)) == []
+
+
+def test_a_gif_is_not_split(tmp_path):
+    assert not probe_video(write_video(tmp_path / "clip.gif", "gif", frames=12, pixel_format="rgb8")).seekable
+
+
+def test_reading_ahead_gives_every_frame_and_stops_with_its_reader(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", frames=40)
+    assert [f.index for f in read_ahead(read_frames(path), depth=4)] == list(range(40))
+    ahead = read_ahead(read_frames(path), depth=4)
+    next(ahead)
+    ahead.close()  # the reader stopped early: the decoding thread ends too
+    assert not [t for t in threading.enumerate() if t.name == "wpa-decode"]
+
+
+def test_reading_ahead_passes_errors_on():
+    def broken():
+        yield from ()
+        raise VideoError("damaged")
+
+    with pytest.raises(VideoError, match="damaged"):
+        list(read_ahead(broken()))

@@ -106,24 +106,43 @@ def frame_caption(prediction: ClipPrediction, index: int) -> tuple[str, tuple[in
     return f"{readable(label)}  {row[prediction.labels.index(label)]:.0%}", color
 
 
+# What is drawn on one frame: the pose (33, 4) and a caption with its colour.
+Annotation = tuple[np.ndarray, str, tuple[int, int, int]]
+
+
 def render_annotated_video(video_path: str | Path, pose: PoseSequence, prediction: ClipPrediction,
                            out_path: str | Path, max_side: int = RENDER_MAX_SIDE,
                            progress: Callable[[int, int], None] | None = None) -> Path:
     """Decode `video_path` again, draw skeleton and caption on every frame, write an H.264 MP4."""
+    def annotation(index: int, timestamp_s: float) -> Annotation | None:
+        if index >= len(pose):
+            return None  # a decoder may yield a trailing frame the pose pass did not see
+        return (pose.landmarks[index], *frame_caption(prediction, index))
+
+    return draw_video(video_path, out_path, annotation, len(pose), max_side, progress)
+
+
+def draw_video(video_path: str | Path, out_path: str | Path,
+               annotation: Callable[[int, float], Annotation | None], total: int,
+               max_side: int = RENDER_MAX_SIDE, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Decode `video_path`, draw `annotation(frame index, timestamp)` on each frame, and write an
+    H.264 MP4. The video ends at the first frame whose annotation is None."""
     out_path = Path(out_path)
     writer = None
     try:
         for frame in read_frames(video_path, max_side=max_side):
-            if frame.index >= len(pose):
-                break  # a decoder may yield a trailing frame the pose pass did not see
+            drawn = annotation(frame.index, frame.timestamp_s)
+            if drawn is None:
+                break
+            landmarks, caption, color = drawn
             image = frame.rgb.copy()
-            draw_skeleton(image, pose.landmarks[frame.index])
-            draw_caption(image, *frame_caption(prediction, frame.index))
+            draw_skeleton(image, landmarks)
+            draw_caption(image, caption, color)
             if writer is None:
                 writer = H264Writer(out_path, image.shape[1], image.shape[0])
             writer.write(image, frame.timestamp_s)
             if progress:
-                progress(frame.index + 1, len(pose))
+                progress(frame.index + 1, total)
     finally:
         if writer is not None:
             writer.close()

@@ -351,7 +351,8 @@ def _run_in_workers(clips: list[ClipRef], keys: dict[ClipRef, str], cache: PoseC
     imports the parent's __main__, which inside `streamlit run` is the page script. Closing this
     generator kills the workers at once.
     """
-    waiting = list(clips)
+    # Longest first (file size stands in for length), so that no long clip is left to run alone at the end.
+    waiting = sorted(clips, key=lambda clip: clip.path.stat().st_size, reverse=True)
     settings = {**asdict(options), "model_path": str(options.model_path)}
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
     busy: dict[subprocess.Popen, ClipRef] = {}

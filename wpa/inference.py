@@ -8,6 +8,7 @@ confidence is below the threshold are UNKNOWN.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,8 +119,9 @@ def predict_clip(model: ExerciseModel, pose: PoseSequence, config: InferenceConf
 def classify_video(video_path: str | Path, model: ExerciseModel, pose_options: PoseOptions | None = None,
                    config: InferenceConfig = InferenceConfig(),
                    progress: Callable[[int, int], None] | None = None) -> tuple[PoseSequence, ClipPrediction]:
-    """Pose estimation then classification of one video file (raises VideoError if unreadable)."""
-    pose = extract_pose(video_path, pose_options, progress=progress)
+    """Pose estimation then classification of one video file (raises VideoError if unreadable).
+    A long clip is split among one pose model per core (see `extract_pose`)."""
+    pose = extract_pose(video_path, pose_options, progress=progress, parts=os.cpu_count() or 1)
     return pose, predict_clip(model, pose, config)
 
 

@@ -9,7 +9,9 @@ metadata (portrait phone video) is applied so people come out upright.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,9 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".webm", ".mkv", ".gif")
 # Frames this close together in time are treated as one moment; later ones are nudged forward so
 # that timestamps stay strictly increasing, as MediaPipe's VIDEO mode requires.
 MIN_FRAME_GAP_S = 1e-3
+# Containers with an index of key frames (FFmpeg's format names), where `read_frames` may start
+# part-way through a clip.
+SEEKABLE_FORMATS = frozenset({"mov", "mp4", "m4a", "matroska", "webm"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class VideoInfo:
     duration_s: float
     codec: str
     rotation: int  # degrees counter-clockwise that were applied to make frames upright
+    seekable: bool = False  # frames carry timestamps in a container FFmpeg seeks in reliably
 
 
 @dataclass(frozen=True)
@@ -61,30 +67,100 @@ def probe_video(path: str | Path) -> VideoInfo:
         fps = _average_fps(stream)
         duration_s = _duration_s(container, stream)
         frame_count = stream.frames or (round(duration_s * fps) if duration_s and fps else 0)
+        seekable = first.time is not None and bool(SEEKABLE_FORMATS & set(container.format.name.split(",")))
         return VideoInfo(path=path, width=width, height=height, fps=fps, frame_count=int(frame_count),
-                         duration_s=duration_s, codec=stream.codec_context.name, rotation=rotation)
+                         duration_s=duration_s, codec=stream.codec_context.name, rotation=rotation,
+                         seekable=seekable)
 
 
-def read_frames(path: str | Path, max_side: int | None = None) -> Iterator[Frame]:
+def read_frames(path: str | Path, max_side: int | None = None, start_s: float = 0.0) -> Iterator[Frame]:
     """Yield the frames of `path` in display order, upright, optionally scaled so that neither
     side exceeds `max_side` pixels.
 
-    Timestamps start at 0 and strictly increase. A corrupt packet in the middle of a clip is
-    skipped; a clip cut short ends where the readable data ends.
+    Timestamps start at 0 (the clip's first frame) and strictly increase. With `start_s` > 0 (for
+    clips whose VideoInfo says `seekable`), decoding starts at the key frame before that moment
+    and the first frame yielded is the first at or after it; its `index` is then 0. A corrupt
+    packet in the middle of a clip is skipped; a clip cut short ends where the readable data ends.
     """
     path = Path(path)
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame-threaded decoding: large clips decode on all cores
         fallback_fps = _average_fps(stream) or 30.0
-        start_s: float | None = None
+        origin_s: float | None = None
+        if start_s > 0:
+            origin_s = _seek(container, stream, path, start_s)
+            if origin_s is None:
+                return
         previous_s = -math.inf
-        for index, frame in enumerate(_decode(container, stream, path)):
-            time_s = frame.time if frame.time is not None else index / fallback_fps
-            start_s = time_s if start_s is None else start_s
-            timestamp_s = max(time_s - start_s, previous_s + MIN_FRAME_GAP_S, 0.0)
+        index = 0
+        for position, frame in enumerate(_decode(container, stream, path)):
+            time_s = frame.time if frame.time is not None else position / fallback_fps
+            origin_s = time_s if origin_s is None else origin_s
+            if time_s - origin_s < start_s - MIN_FRAME_GAP_S / 2:
+                continue  # decoded from the key frame before `start_s`, only to reach it
+            timestamp_s = max(time_s - origin_s, previous_s + MIN_FRAME_GAP_S, 0.0)
             previous_s = timestamp_s
             yield Frame(index=index, timestamp_s=timestamp_s, rgb=_to_upright_rgb(frame, max_side))
+            index += 1
+
+
+def _seek(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: Path,
+          start_s: float) -> float | None:
+    """Move to the key frame before `start_s` seconds after the first frame; return the first
+    frame's time (the clip's origin), or None if the clip has no frames."""
+    first = next(_decode(container, stream, path), None)
+    if first is None:
+        return None
+    origin_s = first.time or 0.0
+    container.seek(int((origin_s + start_s) / stream.time_base), stream=stream, backward=True, any_frame=False)
+    return origin_s
+
+
+def read_ahead(frames: Iterable[Frame], depth: int = 8) -> Iterator[Frame]:
+    """Yield `frames`, decoded in a background thread up to `depth` frames ahead of the consumer.
+
+    Decoding, scaling and colour conversion (FFmpeg, which releases the GIL) then run on another
+    core while the consumer works on the previous frame. Errors raised while decoding reach the
+    consumer; a consumer that stops early stops the thread.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not _put(ready, frame, stop):
+                    return
+            _put(ready, finished, stop)
+        except BaseException as error:  # handed to the consumer, which raises it
+            _put(ready, error, stop)
+        finally:
+            if hasattr(frames, "close"):  # a generator stopped early closes its file now
+                frames.close()
+
+    thread = threading.Thread(target=produce, name="wpa-decode", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not finished:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _put(ready: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Put `item` on the queue unless the consumer has stopped; False if it has."""
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _open(path: Path) -> av.container.InputContainer:
