@@ -180,6 +180,9 @@ def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
                 raise stretch.error  # one that failed before its first frame left them to the one before
             for found, timestamp_s, frame_size in stretch.poses:
                 track.add(found, timestamp_s, frame_size)
+            stretch.poses.clear()  # counted in the track from now on
+        if workers and report:
+            report()
     finally:
         stop.set()
         for worker in workers:
