@@ -7,14 +7,12 @@ and settings, so the same clip uploaded again is not processed again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import pandas as pd
 from wpa.annotate import RENDER_MAX_SIDE, Annotation, draw_video, frame_caption, render_annotated_video
 from wpa.dataset import PoseCache
 from wpa.features import FEATURE_SETS
+from wpa.files import written_atomically
 from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, predict_clip, readable
 from wpa.model import ExerciseModel
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
@@ -166,16 +165,16 @@ def analyze_video(video_path: str | Path, model: ExerciseModel, *, model_name: s
     pose = pose_cache.load(pose_key)
     reused = pose is not None and annotated.is_file()
     if pose is None:
-        with _written_atomically(annotated) as partial:
+        with written_atomically(annotated) as partial:
             pose = _estimate_and_draw(video_path, info, model, inference, pose_options, partial, progress)
         pose_cache.save(pose_key, pose)
-    elif not annotated.is_file():
-        with _written_atomically(annotated) as partial:
-            render_annotated_video(video_path, pose, predict_clip(model, pose, inference), partial,
+    prediction = predict_clip(model, pose, inference)
+    if not annotated.is_file():  # poses from the cache, drawn with another model or settings
+        with written_atomically(annotated) as partial:
+            render_annotated_video(video_path, pose, prediction, partial,
                                    progress=_stage_reporter("video", progress, total=len(pose)))
-    return VideoAnalysis(video_name=video_name or video_path.name, info=info, pose=pose,
-                         prediction=predict_clip(model, pose, inference), annotated_video=annotated,
-                         model_name=model_name, reused=reused)
+    return VideoAnalysis(video_name=video_name or video_path.name, info=info, pose=pose, prediction=prediction,
+                         annotated_video=annotated, model_name=model_name, reused=reused)
 
 
 def _estimate_and_draw(video_path: Path, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig,
@@ -274,18 +273,6 @@ class CaptionsAsPosesArrive:
         self._end = self._track.index_after(end_s)
         self._window = self._track.sequence(self._first, self._track.index_after(end_s + self._reach_s))
         self._prediction = predict_clip(self._model, self._window, self._inference)
-
-
-@contextlib.contextmanager
-def _written_atomically(path: Path) -> Iterator[Path]:
-    """A temporary name beside `path` to write to; renamed to `path` only if all went well."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.{uuid.uuid4().hex}.partial{path.suffix}")
-    try:
-        yield partial
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _stage_reporter(stage: str, progress: Callable[[AnalysisProgress], None] | None,

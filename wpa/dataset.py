@@ -14,7 +14,6 @@ import selectors
 import subprocess
 import sys
 import time
-import uuid
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from wpa.errors import Cancelled, DatasetError, VideoError, WpaError
-from wpa.files import write_text_atomic
+from wpa.files import write_text_atomic, written_atomically
 from wpa.paths import POSE_CACHE_DIR, REPO_DIR
 from wpa.pose import NUM_LANDMARKS, PoseOptions, PoseSequence, extract_pose
 from wpa.video import VIDEO_EXTENSIONS, probe_video
@@ -275,12 +274,9 @@ class PoseCache:
 
     def save(self, key: str, pose: PoseSequence) -> None:
         """Store `pose` under `key` (write to a temporary file, then rename over)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # A name of its own per write (two sessions may extract one clip at once); np.savez wants .npz.
-        temporary = self.directory / f".{key}.{uuid.uuid4().hex}.tmp.npz"
-        np.savez(temporary, landmarks=pose.landmarks, world_landmarks=pose.world_landmarks,
-                 timestamps_s=pose.timestamps_s, fps=np.float64(pose.fps), frame_size=np.array(pose.frame_size))
-        os.replace(temporary, self.directory / f"{key}.npz")
+        with written_atomically(self.directory / f"{key}.npz") as temporary:  # keeps .npz, as np.savez wants
+            np.savez(temporary, landmarks=pose.landmarks, world_landmarks=pose.world_landmarks,
+                     timestamps_s=pose.timestamps_s, fps=np.float64(pose.fps), frame_size=np.array(pose.frame_size))
 
 
 def write_manifest(directory: str | Path, scan: DatasetScan, extraction: Extraction) -> Path:
