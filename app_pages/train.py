@@ -230,10 +230,12 @@ def saved_models() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
         "clips right": st.column_config.NumberColumn(format="percent"),
         "frames right": st.column_config.NumberColumn(format="percent")})
-    names = [entry.name for entry in entries if entry.usable]
+    # Broken models can be chosen too: to be deleted, never made active.
+    usable = {entry.name: entry.usable for entry in entries}
+    names = list(usable)
     chosen = st.selectbox("Model", names, index=names.index(active) if active in names else 0, key="manage_model")
     c1, c2 = st.columns(2)
-    if c1.button("Make active", disabled=chosen == active, key="make_active"):
+    if c1.button("Make active", disabled=chosen == active or not usable[chosen], key="make_active"):
         set_active_model(None if chosen == entries[0].name else chosen)
         st.rerun()
     if chosen != entries[0].name:
@@ -245,8 +247,12 @@ def saved_models() -> None:
 
 
 st.title("Train")
-job = BOARD.get(st.query_params.get("job"))
+requested_job = st.query_params.get("job")
+job = BOARD.get(requested_job)
 if job is None:
+    if requested_job:
+        st.warning("The training job in this page's address is no longer on the server (it was restarted, or "
+                   "the job was cleared). Models saved before are kept; start a new training below.")
     st.caption("Bring clips of your own exercises — one folder per exercise — and train a model for them. "
                "Accuracy is measured on clips held out from training.")
     source, preview = choose_source()

@@ -69,6 +69,8 @@ def show(analysis: VideoAnalysis, min_confidence: float) -> None:
     title, details = analysis.verdict()
     st.header(title, anchor=False)
     st.write(details)
+    for warning in analysis.warnings():
+        st.warning(warning)
     if analysis.reused:
         st.caption("This clip was analysed before with this model: shown from the cache.")
     left, right = st.columns([3, 2])

@@ -24,7 +24,8 @@ from wpa.annotate import RENDER_MAX_SIDE, Annotation, draw_video, frame_caption,
 from wpa.dataset import PoseCache
 from wpa.features import FEATURE_SETS
 from wpa.files import written_atomically
-from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, predict_clip, readable
+from wpa.inference import (NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, clip_warnings, predict_clip,
+                           readable)
 from wpa.model import ExerciseModel
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.pose import PoseOptions, PoseSequence, PoseTrack, extract_pose
@@ -108,7 +109,7 @@ class VideoAnalysis:
         two of detail (changes of exercise, frames with nobody)."""
         prediction = self.prediction
         if prediction.label == NO_PERSON:
-            return "Nobody found", "No person was found in any frame. Film the whole body, in good light, and try again."
+            return "Nobody found", "With no person in view there is nothing to classify."
         exercises = [s for s in prediction.segments if s.label not in (NO_PERSON, UNKNOWN)]
         details = []
         if len({s.label for s in exercises}) > 1:
@@ -130,6 +131,10 @@ class VideoAnalysis:
             details.append("One exercise throughout, with a person visible in every frame.")
         return title, " ".join(details)
 
+    def warnings(self) -> list[str]:
+        """What to know before trusting the result (several people in view, a clip cut short...)."""
+        return clip_warnings(self.pose, self.info.duration_s)
+
     def summary(self) -> dict[str, Any]:
         """The JSON summary offered for download."""
         return {
@@ -140,6 +145,8 @@ class VideoAnalysis:
             "fps": round(self.info.fps, 3),
             "codec": self.info.codec,
             **self.prediction.summary(),
+            "people": self.pose.people,
+            "warnings": self.warnings(),
         }
 
     def summary_json(self) -> str:
@@ -200,7 +207,7 @@ def _estimate_and_draw(video_path: Path, info: VideoInfo, model: ExerciseModel, 
     drawer.start()
     try:
         pose = extract_pose(video_path, pose_options, progress=_stage_reporter("pose", progress), track=track,
-                            parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1)
+                            parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1, count_people=True)
         report = _stage_reporter("video", progress, total=len(pose))
         while drawer.is_alive():  # the last seconds of the video are drawn once all poses are in
             if report:

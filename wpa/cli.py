@@ -23,13 +23,14 @@ from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, load
                          scan_dataset, write_manifest)
 from wpa.errors import WpaError
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
-from wpa.inference import InferenceConfig, classify_video
+from wpa.inference import InferenceConfig, classify_video, clip_warnings
 from wpa.metrics import Evaluation
 from wpa.model import load_model, save_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.pose import PoseOptions
 from wpa.table import write_landmarks_table
 from wpa.train import EpochReport, TrainConfig, cross_validate, evaluate_model, train_model
+from wpa.video import probe_video
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +127,7 @@ def run_classify(args: argparse.Namespace) -> int:
     for video in args.videos:
         started = time.monotonic()
         try:
+            declared_s = probe_video(video).duration_s
             pose, prediction = classify_video(video, model, _pose_options(args), config,
                                               progress=_frame_printer(Path(video).name))
         except WpaError as error:
@@ -133,14 +135,14 @@ def run_classify(args: argparse.Namespace) -> int:
             _status("")
             print(f"error: {error}", file=sys.stderr)
             record: dict[str, Any] = {"video": str(video), "label": None, "confidence": None, "frames": 0,
-                                      "frames_with_pose": 0, "segments": [], "error": str(error)}
+                                      "frames_with_pose": 0, "segments": [], "warnings": [], "error": str(error)}
         else:
             _status("")
-            record = {"video": str(video), **prediction.summary(), "error": None,
+            record = {"video": str(video), **prediction.summary(), "people": pose.people,
+                      "warnings": clip_warnings(pose, declared_s), "error": None,
                       "seconds": round(time.monotonic() - started, 2)}
-            if prediction.frames_with_pose == 0:
-                record["warning"] = "nobody was found in any frame; film the whole body in good light"
-                print(f"warning: {video}: {record['warning']}", file=sys.stderr)
+            for warning in record["warnings"]:
+                print(f"warning: {video}: {warning}", file=sys.stderr)
         print(json.dumps(record) if args.json else _prediction_text(record), flush=True)
     return 1 if failed else 0
 
@@ -242,7 +244,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--max-side", type=int, help="scale frames so no side exceeds this many pixels")
 
     def data_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("source", type=Path, help="folder of class folders, folder made by `extract`, or landmarks CSV")
+        command.add_argument("source", type=Path, help="folder of class folders, zip of class folders, folder made by `extract`, or landmarks CSV")
         command.add_argument("--cache", type=Path, default=POSE_CACHE_DIR, help="pose cache folder (default: %(default)s)")
         command.add_argument("--workers", type=int, help="parallel extraction processes (default: one per core)")
         pose_options(command)

@@ -13,6 +13,7 @@ import os
 import selectors
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections import Counter
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from wpa.archive import unpack_dataset_zip
 from wpa.errors import Cancelled, DatasetError, VideoError, WpaError
 from wpa.files import write_text_atomic, written_atomically
 from wpa.paths import POSE_CACHE_DIR, REPO_DIR
@@ -264,6 +266,7 @@ class PoseCache:
                     landmarks=stored["landmarks"], world_landmarks=stored["world_landmarks"],
                     timestamps_s=stored["timestamps_s"], fps=float(stored["fps"]),
                     frame_size=(int(stored["frame_size"][0]), int(stored["frame_size"][1])),
+                    people=int(stored["people"]) if "people" in stored and stored["people"] >= 0 else None,
                 )
         except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):
             return None
@@ -276,7 +279,8 @@ class PoseCache:
         """Store `pose` under `key` (write to a temporary file, then rename over)."""
         with written_atomically(self.directory / f"{key}.npz") as temporary:  # keeps .npz, as np.savez wants
             np.savez(temporary, landmarks=pose.landmarks, world_landmarks=pose.world_landmarks,
-                     timestamps_s=pose.timestamps_s, fps=np.float64(pose.fps), frame_size=np.array(pose.frame_size))
+                     timestamps_s=pose.timestamps_s, fps=np.float64(pose.fps), frame_size=np.array(pose.frame_size),
+                     people=np.int64(-1 if pose.people is None else pose.people))
 
 
 def write_manifest(directory: str | Path, scan: DatasetScan, extraction: Extraction) -> Path:
@@ -492,18 +496,24 @@ class LoadedData:
 def load_clips(source: str | Path, cache_dir: str | Path = POSE_CACHE_DIR, options: PoseOptions | None = None,
                workers: int | None = None, progress: Callable[[ExtractionProgress], None] | None = None) -> LoadedData:
     """Clips from any source the CLI and pages accept: a folder of class folders (extracted with
-    the cache), a folder written by `python -m wpa extract` (its manifest), or a landmarks CSV."""
+    the cache), a zip archive of class folders, a folder written by `python -m wpa extract` (its
+    manifest), or a landmarks CSV."""
     from wpa.table import read_landmarks_csv  # table builds on this module's Clip
 
     source = Path(source)
     if source.is_file() and source.suffix.lower() == ".csv":
         clips, notes = read_landmarks_csv(source)
         return LoadedData(clips=clips, notes=notes)
+    if source.is_file() and source.suffix.lower() == ".zip":
+        # Unpacked (safely: see wpa.archive) into a fresh temporary folder; the poses are cached,
+        # so the videos are not needed once extracted.
+        with tempfile.TemporaryDirectory(prefix="wpa-zip-") as folder:
+            return load_clips(unpack_dataset_zip(source, folder), cache_dir, options, workers, progress)
     if (source / MANIFEST_NAME).is_file():
         return LoadedData(clips=read_cached_dataset(source, options))
     if source.is_file():
-        raise DatasetError(f"{source.name}: give a folder of class folders, a folder made by "
-                           "`python -m wpa extract`, or a landmarks .csv file.")
+        raise DatasetError(f"{source.name}: give a folder of class folders, a zip of class folders, a folder "
+                           "made by `python -m wpa extract`, or a landmarks .csv file.")
     scan = scan_dataset(source)
     extraction = extract_dataset(scan.clips, cache_dir, options, workers, progress)
     return LoadedData(clips=extraction.clips, notes=scan.warnings,

@@ -120,9 +120,26 @@ def classify_video(video_path: str | Path, model: ExerciseModel, pose_options: P
                    config: InferenceConfig = InferenceConfig(),
                    progress: Callable[[int, int], None] | None = None) -> tuple[PoseSequence, ClipPrediction]:
     """Pose estimation then classification of one video file (raises VideoError if unreadable).
-    A long clip is split among one pose model per core (see `extract_pose`)."""
-    pose = extract_pose(video_path, pose_options, progress=progress, parts=os.cpu_count() or 1)
+    A long clip is split among one pose model per core (see `extract_pose`); the people in view
+    are counted (`PoseSequence.people`)."""
+    pose = extract_pose(video_path, pose_options, progress=progress, parts=os.cpu_count() or 1, count_people=True)
     return pose, predict_clip(model, pose, config)
+
+
+def clip_warnings(pose: PoseSequence, declared_duration_s: float = 0.0) -> list[str]:
+    """What a person should know before trusting a clip's result: nobody found, several people in
+    view, or less of the clip read than its file declares."""
+    warnings = []
+    if len(pose) and not pose.present.any():
+        warnings.append("Nobody was found in any frame: film the whole body, in good light.")
+    if pose.people and pose.people > 1:
+        warnings.append(f"{pose.people} people are in view. wpa follows one of them, so the result is that "
+                        "person's exercise; film one person at a time for a sure result.")
+    read_s = _end_time(pose.timestamps_s)
+    if declared_duration_s > read_s + max(1.0, 0.1 * declared_duration_s):
+        warnings.append(f"Only {read_s:.1f} s of the {declared_duration_s:.1f} s the file declares could be "
+                        "read: it may be cut short or damaged. The result is for the part that was read.")
+    return warnings
 
 
 def smooth_probabilities(probabilities: np.ndarray, timestamps_s: np.ndarray, sigma_s: float) -> np.ndarray:

@@ -170,23 +170,10 @@ def save_model(model: ExerciseModel, directory: str | Path) -> Path:
 def load_model(directory: str | Path) -> ExerciseModel:
     """Load a saved model; raise ModelError saying what is wrong if it cannot be used as it is."""
     directory = Path(directory)
-    metadata = read_model_metadata(directory)
+    metadata = check_model_files(directory)
     name = directory.name
     feature_set = metadata["feature_set"]
-    if feature_set not in FEATURE_SETS:
-        raise ModelError(f"Model '{name}' uses feature set '{feature_set}', which this version of wpa does not "
-                         f"have (it has {', '.join(FEATURE_SETS)}). Retrain it with `python -m wpa train`.")
-    expected_version = FEATURE_SETS[feature_set].version
-    if metadata["feature_version"] != expected_version:
-        raise ModelError(f"Model '{name}' was trained on features '{feature_set}' version "
-                         f"{metadata['feature_version']}, but this wpa computes version {expected_version}. "
-                         "Its predictions would be wrong: retrain it on your data with `python -m wpa train`.")
     weights_path = directory / WEIGHTS_FILE
-    if not weights_path.is_file():
-        raise ModelError(f"Model '{name}' has no {WEIGHTS_FILE}. Save or train the model again.")
-    if _sha256(weights_path) != metadata.get("weights_sha256"):
-        raise ModelError(f"Model '{name}': {WEIGHTS_FILE} does not match the checksum in {METADATA_FILE} "
-                         "(the file is damaged or was changed). Restore it or train the model again.")
     try:
         config = ModelConfig(**{**metadata["model_config"], "hidden_dims": tuple(metadata["model_config"]["hidden_dims"])})
         scaler = Scaler(mean=np.asarray(metadata["scaler"]["mean"], np.float32),
@@ -205,6 +192,31 @@ def load_model(directory: str | Path) -> ExerciseModel:
     return ExerciseModel(network=network, config=config, labels=labels, scaler=scaler, feature_set=feature_set,
                          mirror_average=bool(metadata.get("mirror_average", False)), train_config=metadata.get("train_config", {}), metrics=metadata.get("metrics", {}),
                          data_summary=metadata.get("data_summary", {}), created=metadata.get("created", ""))
+
+
+def check_model_files(directory: str | Path) -> dict[str, Any]:
+    """The metadata of a saved model whose files are whole and made for this version of wpa: its
+    JSON readable, its features ones this wpa computes, its weights there and matching their
+    checksum. Raises ModelError saying what is wrong. (The weights are checked, not loaded.)"""
+    directory = Path(directory)
+    metadata = read_model_metadata(directory)
+    name = directory.name
+    feature_set = metadata["feature_set"]
+    if feature_set not in FEATURE_SETS:
+        raise ModelError(f"Model '{name}' uses feature set '{feature_set}', which this version of wpa does not "
+                         f"have (it has {', '.join(FEATURE_SETS)}). Retrain it with `python -m wpa train`.")
+    expected_version = FEATURE_SETS[feature_set].version
+    if metadata["feature_version"] != expected_version:
+        raise ModelError(f"Model '{name}' was trained on features '{feature_set}' version "
+                         f"{metadata['feature_version']}, but this wpa computes version {expected_version}. "
+                         "Its predictions would be wrong: retrain it on your data with `python -m wpa train`.")
+    weights_path = directory / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ModelError(f"Model '{name}' has no {WEIGHTS_FILE}. Save or train the model again.")
+    if _sha256(weights_path) != metadata.get("weights_sha256"):
+        raise ModelError(f"Model '{name}': {WEIGHTS_FILE} does not match the checksum in {METADATA_FILE} "
+                         "(the file is damaged or was changed). Restore it or train the model again.")
+    return metadata
 
 
 def read_model_metadata(directory: str | Path) -> dict[str, Any]:

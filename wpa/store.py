@@ -20,7 +20,7 @@ from typing import Any
 
 from wpa.errors import ModelError
 from wpa.files import write_text_atomic
-from wpa.model import METADATA_FILE, ExerciseModel, read_model_metadata, save_model
+from wpa.model import METADATA_FILE, ExerciseModel, check_model_files, save_model
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR, USER_MODELS_DIR
 
 SHIPPED_NAME = "default (shipped)"
@@ -89,6 +89,7 @@ def save_user_model(model: ExerciseModel, name: str, replace: bool = False, user
     `replace` is True; otherwise ModelError says so."""
     name = check_model_name(name)
     with _locked(user_dir):
+        _remove_leftovers(user_dir)
         target = user_dir / name
         if target.exists() and not replace:
             raise ModelError(f"A model named '{name}' already exists. Choose another name, or choose to replace it.")
@@ -146,8 +147,17 @@ def _locked(user_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _remove_leftovers(user_dir: Path) -> None:
+    """Delete the hidden folders a save or delete that was killed part-way left behind (staged
+    models, old versions swapped out, models being deleted). Called with the lock held, when no
+    other save or delete through the store can be under way."""
+    for folder in user_dir.glob(".*"):
+        if folder.is_dir() and (folder.name.endswith((".staging", ".old")) or ".deleted-" in folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _entry(name: str, path: Path) -> ModelEntry:
     try:
-        return ModelEntry(name=name, path=path, metadata=read_model_metadata(path))
+        return ModelEntry(name=name, path=path, metadata=check_model_files(path))
     except ModelError as error:
         return ModelEntry(name=name, path=path, metadata=None, problem=str(error))

@@ -27,6 +27,12 @@ MIN_FRAME_GAP_S = 1e-3
 # Containers with an index of key frames (FFmpeg's format names), where `read_frames` may start
 # part-way through a clip.
 SEEKABLE_FORMATS = frozenset({"mov", "mp4", "m4a", "matroska", "webm"})
+# Pictures smaller than this (shorter side, pixels) hold too little for the pose model to find a
+# person in (it looks at 224 x 224).
+MIN_SIDE_PX = 32
+# Larger frames are refused before anything is decoded: a file may declare a size it does not
+# hold, and decoding one 65535 x 65535 frame would take 16 GB. 8192 takes 8K video.
+MAX_SIDE_PX = 8192
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,12 @@ def probe_video(path: str | Path) -> VideoInfo:
     path = Path(path)
     with _open(path) as container:
         stream = container.streams.video[0]
+        _check_size(path, stream.codec_context.width, stream.codec_context.height)
         first = next(_decode(container, stream, path), None)
         if first is None:
             raise VideoError(f"{path.name}: the video stream has no frames that can be decoded "
                              "(the file may be truncated or corrupt). Re-export the clip and try again.")
+        _check_size(path, first.width, first.height)
         rotation = _quarter_turns(first) * 90
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
         fps = _average_fps(stream)
@@ -103,6 +111,17 @@ def read_frames(path: str | Path, max_side: int | None = None, start_s: float = 
             previous_s = timestamp_s
             yield Frame(index=index, timestamp_s=timestamp_s, rgb=_to_upright_rgb(frame, max_side))
             index += 1
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    """Raise VideoError for frames too large to decode safely or too small to find a person in
+    (0 means the container does not say)."""
+    if max(width, height) > MAX_SIDE_PX:
+        raise VideoError(f"{path.name}: the video declares frames of {width} x {height} pixels; wpa reads "
+                         f"up to {MAX_SIDE_PX} pixels a side. Re-export the clip at 4K or less.")
+    if 0 < min(width, height) < MIN_SIDE_PX:
+        raise VideoError(f"{path.name}: the picture is only {width} x {height} pixels, too small to find a "
+                         f"person in. Use a clip at least {MIN_SIDE_PX} pixels on its shorter side.")
 
 
 def _seek(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: Path,
