@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data/videos
 
-.PHONY: run test setup setup-dev model pose-model compare bench clean
+.PHONY: run test setup setup-dev model pose-model compare bench load clean
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py
@@ -49,3 +49,8 @@ compare: $(VENV)/.installed
 # The speed figures of BENCHMARKS.md (about 8 minutes on two cores).
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.pipeline
+
+# The load figures of RELIABILITY.md: 3 uploads and 2 live streams at once in headless Chromium,
+# then 30 uploads in a row (about 20 minutes on two cores; needs chromium and root or user namespaces).
+load: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.load

@@ -79,3 +79,38 @@ def test_a_clip_split_among_pose_models_gives_the_same_frames(videos, tmp_path):
     assert np.nanmedian(np.abs(split.landmarks[..., :2] - whole.landmarks[..., :2])) < 0.005
     assert calls[-1] == len(whole) and calls == sorted(calls)
     assert not [t for t in threading.enumerate() if t.name.startswith("wpa-")]
+
+
+def test_stderr_comes_back_after_overlapping_silences():
+    """Two threads creating pose models at once (two live sessions) must not leave the process's
+    stderr pointing at /dev/null: A silences, B silences, A finishes, B finishes."""
+    import os
+    import threading
+
+    from wpa.pose import _native_logs_silenced
+
+    def identity():
+        status = os.fstat(2)
+        return status.st_dev, status.st_ino
+
+    before = identity()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first():
+        with _native_logs_silenced():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def second():
+        a_in.wait(5)
+        with _native_logs_silenced():
+            b_in.set()
+            a_out.wait(5)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert identity() == before

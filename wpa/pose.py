@@ -373,6 +373,10 @@ def mirror_pose(pose: PoseSequence) -> PoseSequence:
                         fps=pose.fps, frame_size=pose.frame_size, people=pose.people)
 
 
+_silence_lock = threading.Lock()
+_silenced_count = 0  # threads inside _native_logs_silenced
+_saved_stderr = -1  # the real descriptor 2 while any are
+
 _MISSING_LANDMARKS = np.full((NUM_LANDMARKS, 4), np.nan, np.float32)
 _MISSING_WORLD = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
 
@@ -406,17 +410,30 @@ def _native_logs_silenced() -> Iterator[None]:
     MediaPipe's C++ core logs start-up chatter (XNNPACK delegate, feedback tensors, ROI
     projection) straight to stderr, before absl logging can be configured; none of it is
     actionable. Set WPA_NATIVE_LOGS=1 to see it.
+
+    Descriptor 2 belongs to the whole process and several threads (sessions, stretches of a clip)
+    may be here at once: the first to come in saves the real stderr, the last to leave puts it
+    back. (Each saving and restoring its own would let a later thread save /dev/null as the
+    "real" stderr and silence the server's log for good.)
     """
     if os.environ.get("WPA_NATIVE_LOGS"):
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
+    global _silenced_count, _saved_stderr
+    with _silence_lock:
+        if _silenced_count == 0:
+            sys.stderr.flush()
+            _saved_stderr = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        _silenced_count += 1
     try:
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        with _silence_lock:
+            _silenced_count -= 1
+            if _silenced_count == 0:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+                _saved_stderr = -1

@@ -1,5 +1,8 @@
 """Upload page in a real browser: real clips in; the label, the timeline and a playing video out."""
 
+import json
+from pathlib import Path
+
 from tests.conftest import SQUAT_CLIP
 from tests.media import concatenate
 
@@ -97,3 +100,27 @@ def test_downloads(page, app, videos, tmp_path):
     assert saved["Per-frame CSV"].read_text().startswith("frame,time_s,person,label,confidence,raw_label,p_")
     assert '"label": "squat"' in saved["JSON summary"].read_text()
     assert saved["Annotated video (MP4)"].read_bytes()[4:8] == b"ftyp"
+
+
+def test_sessions_at_once_each_get_their_own_result(browser, app, videos, tmp_path):
+    """Three people upload at the same moment: each page shows its own clip's exercise and
+    summary, never another's (the load test, benchmarks/load.py, does this at scale)."""
+    clips = {"Squat": SQUAT_CLIP, "Push up": "push_up/krishnawin__FitCenter__push-up_18.mp4",
+             "Deadlift": "deadlift/4a454646__MediaPipe-PoseReader__deadlift.mp4"}
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in clips]
+    try:
+        pages = [context.new_page() for context in contexts]
+        for page in pages:
+            open_upload_page(page, app)
+        for page, clip in zip(pages, clips.values()):
+            page.locator('input[type="file"]').set_input_files(str(videos / clip))
+        for page, (exercise, clip) in zip(pages, clips.items()):
+            page.get_by_role("heading", name=f"{exercise} · ").wait_for(timeout=RESULT_TIMEOUT_MS)
+            with page.expect_download(timeout=60_000) as download:
+                page.get_by_role("button", name="JSON summary").click()
+            summary = json.loads(download.value.path().read_text())
+            assert summary["video"] == Path(clip).name and summary["label"] == exercise.lower().replace(" ", "_")
+    finally:
+        for context in contexts:
+            context.close()
+    assert "Traceback" not in app.log
