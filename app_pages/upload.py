@@ -95,10 +95,12 @@ def show(analysis: VideoAnalysis, min_confidence: float) -> None:
     st.plotly_chart(probabilities_figure(prediction), key="probabilities")
     stem = Path(analysis.video_name).stem
     d1, d2, d3 = st.columns(3)
-    # Callables: the files are made when a button is clicked, not on every rerun.
-    d1.download_button("Per-frame CSV", lambda: analysis.frames_table().to_csv(index=False), f"{stem}-frames.csv",
+    # The CSV and JSON are small: made on every run, they stay served as long as the page shows
+    # them. The video is only read when its button is clicked (a callable); Streamlit then
+    # serves it for a moment only, and a click on a busy server may need repeating.
+    d1.download_button("Per-frame CSV", analysis.frames_table().to_csv(index=False), f"{stem}-frames.csv",
                        "text/csv", on_click="ignore")
-    d2.download_button("JSON summary", analysis.summary_json, f"{stem}-summary.json", "application/json",
+    d2.download_button("JSON summary", analysis.summary_json(), f"{stem}-summary.json", "application/json",
                        on_click="ignore")
     d3.download_button("Annotated video (MP4)", analysis.annotated_video.read_bytes, f"{stem}-annotated.mp4",
                        "video/mp4", on_click="ignore")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, USER_MODELS
+from tests.conftest import DATASETS, REPO, USER_MODELS
 from tests.test_app import webrtc_calls  # noqa: F401 (a fixture: the Live page without a browser)
 from tests.corpus import DATA_CASES, MODEL_CASES, VIDEO_CASES, DataCase, VideoCase, broken_model
 from wpa import cli
@@ -71,6 +71,52 @@ def test_each_clip_of_the_corpus_on_the_upload_page(case, corpus):
         assert title.startswith(readable(case.label).capitalize()), title
     warnings = [w.value for w in at.warning]
     assert any(case.warning in w for w in warnings) if case.warning else not warnings, warnings
+
+
+def corpus_clip_ids(corpus: dict[str, Path]) -> dict[str, str]:
+    """Where each clip of the corpus goes as training data: `<class>/<file>`, two classes in turn."""
+    return {name: f"{('push_up', 'squat')[number % 2]}/{path.name}" for number, (name, path) in enumerate(corpus.items())}
+
+
+@pytest.fixture(scope="module")
+def corpus_as_dataset(corpus) -> Path:
+    """The corpus as training data, in the data folder the app offers."""
+    root = DATASETS / "corpus"
+    shutil.rmtree(root, ignore_errors=True)
+    for name, clip_id in corpus_clip_ids(corpus).items():
+        (root / clip_id).parent.mkdir(parents=True, exist_ok=True)
+        (root / clip_id).symlink_to(corpus[name])
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_corpus_as_training_data_through_the_command_line(corpus, corpus_as_dataset, tmp_path, capsys):
+    """`wpa extract` names each clip it cannot read and why, and extracts the others."""
+    assert cli.main(["extract", str(corpus_as_dataset), "--out", str(tmp_path / "out")]) == 0
+    skipped = [line for line in capsys.readouterr().err.splitlines() if line.startswith("skipped ")]
+    ids = corpus_clip_ids(corpus)
+    expected = [f"skipped {ids[case.name]}: " for case in VIDEO_CASES if case.error]
+    assert sorted(line.split(": ")[0] + ": " for line in skipped) == sorted(expected)
+    for case in VIDEO_CASES:
+        if case.error:
+            assert any(line.startswith(f"skipped {ids[case.name]}: ") and case.error in line for line in skipped)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert len(manifest["clips"]) == sum(not case.error for case in VIDEO_CASES)
+
+
+def test_the_corpus_as_training_data_on_the_train_page(corpus, corpus_as_dataset):
+    """The preview names each unreadable clip and why, before anything is trained."""
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
+    at.switch_page("app_pages/train.py").run()
+    at.selectbox(key="source_folder").select(str(corpus_as_dataset)).run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    ids = corpus_clip_ids(corpus)
+    for case in VIDEO_CASES:
+        unreadable = [w for w in warnings if w.startswith(f"{ids[case.name]} cannot be read")]
+        assert bool(unreadable) == bool(case.error), (case.name, warnings)
+        assert not case.error or case.error in unreadable[0]
+    assert not next(b for b in at.button if b.label == "Start training").disabled  # the readable ones can train
 
 
 def write_data(case: DataCase, folder: Path) -> Path:
