@@ -23,7 +23,7 @@ def choose_model(key: str) -> ModelEntry:
     entries = list_models()
     usable = {entry.name: entry for entry in entries if entry.usable}
     names = list(usable)
-    active = active_entry().name
+    active = active_entry(entries=entries).name
     entry = usable[st.sidebar.selectbox("Model", names, index=names.index(active) if active in names else 0,
                                         key=key, help="The active model is chosen on the Train page.")]
     st.sidebar.caption(f"Knows {len(entry.labels)} exercises: {', '.join(readable(label) for label in entry.labels)}.")

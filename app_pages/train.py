@@ -34,6 +34,12 @@ def folder_preview(folder: str, listing: tuple) -> DatasetPreview:
     return preview_folder(scan_dataset(folder))
 
 
+@st.cache_data(show_spinner="Reading the landmarks…", max_entries=16)
+def csv_preview(path: str) -> DatasetPreview:
+    """The preview of an uploaded CSV, read once: its name holds the upload's id."""
+    return preview_clips(*read_landmarks_csv(Path(path)))
+
+
 def listing_of(folder: Path) -> tuple:
     return tuple(sorted((str(p), p.stat().st_mtime, p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
 
@@ -75,10 +81,10 @@ def choose_source() -> tuple[DataSource | None, DatasetPreview | None]:
         if upload is None:
             return None, None
         path = UPLOADS_DIR / f"{upload.file_id}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(upload.getbuffer())
-        clips, notes = read_landmarks_csv(path)
-        return DataSource(path, upload.name), preview_clips(clips, notes)
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(upload.getbuffer())
+        return DataSource(path, upload.name), csv_preview(str(path))
     except WpaError as error:
         st.error(str(error))
         return None, None
@@ -217,7 +223,7 @@ def save_form(job: TrainingJob) -> None:
 def saved_models() -> None:
     st.header("Saved models", anchor=False)
     entries = list_models()
-    active = active_entry().name
+    active = active_entry(entries=entries).name
     rows = [{"model": entry.name, "active": entry.name == active,
              "exercises": ", ".join(readable(label) for label in entry.labels) if entry.usable else entry.problem,
              "clips right": entry.headline_metrics.get("clip_accuracy"),

@@ -207,7 +207,8 @@ def _estimate_and_draw(video_path: Path, info: VideoInfo, model: ExerciseModel, 
     drawer.start()
     try:
         pose = extract_pose(video_path, pose_options, progress=_stage_reporter("pose", progress), track=track,
-                            parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1, count_people=True)
+                            parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1, count_people=True,
+                            info=info)
         report = _stage_reporter("video", progress, total=len(pose))
         while drawer.is_alive():  # the last seconds of the video are drawn once all poses are in
             if report:

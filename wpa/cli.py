@@ -127,9 +127,9 @@ def run_classify(args: argparse.Namespace) -> int:
     for video in args.videos:
         started = time.monotonic()
         try:
-            declared_s = probe_video(video).duration_s
+            info = probe_video(video)
             pose, prediction = classify_video(video, model, _pose_options(args), config,
-                                              progress=_frame_printer(Path(video).name))
+                                              progress=_frame_printer(Path(video).name), info=info)
         except WpaError as error:
             failed += 1
             _status("")
@@ -139,7 +139,7 @@ def run_classify(args: argparse.Namespace) -> int:
         else:
             _status("")
             record = {"video": str(video), **prediction.summary(), "people": pose.people,
-                      "warnings": clip_warnings(pose, declared_s), "error": None,
+                      "warnings": clip_warnings(pose, info.duration_s), "error": None,
                       "seconds": round(time.monotonic() - started, 2)}
             for warning in record["warnings"]:
                 print(f"warning: {video}: {warning}", file=sys.stderr)

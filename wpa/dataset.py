@@ -444,10 +444,14 @@ def class_problems(labels_with_data: Iterable[str]) -> list[str]:
     return problems
 
 
+def _class_row(label: str) -> dict[str, Any]:
+    """A class's row of a preview, before its clips are counted."""
+    return {"class": label, "clips": 0, "readable clips": 0, "frames": 0, "seconds": 0.0}
+
+
 def preview_folder(scan: DatasetScan, progress: Callable[[int, int], None] | None = None) -> DatasetPreview:
     """Open every clip of `scan` (no pose estimation) to count frames and find unreadable files."""
-    rows: dict[str, dict[str, Any]] = {label: {"class": label, "clips": 0, "readable clips": 0, "frames": 0,
-                                               "seconds": 0.0} for label in scan.labels}
+    rows = {label: _class_row(label) for label in scan.labels}
     warnings = list(scan.warnings)
     for done, clip in enumerate(scan.clips, start=1):
         row = rows[clip.label]
@@ -472,8 +476,7 @@ def preview_clips(clips: list[Clip], notes: Iterable[str] = ()) -> DatasetPrevie
     """The same overview for clips already loaded (from a landmarks CSV)."""
     rows: dict[str, dict[str, Any]] = {}
     for clip in clips:
-        row = rows.setdefault(clip.label, {"class": clip.label, "clips": 0, "readable clips": 0, "frames": 0,
-                                           "seconds": 0.0})
+        row = rows.setdefault(clip.label, _class_row(clip.label))
         row["clips"] += 1
         row["readable clips"] += int(clip.pose.present.any())
         row["frames"] += len(clip.pose)

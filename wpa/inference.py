@@ -18,6 +18,7 @@ import numpy as np
 
 from wpa.model import ExerciseModel
 from wpa.pose import PoseOptions, PoseSequence, extract_pose
+from wpa.video import VideoInfo
 
 UNKNOWN = "unknown"
 NO_PERSON = "no_person"
@@ -118,11 +119,13 @@ def predict_clip(model: ExerciseModel, pose: PoseSequence, config: InferenceConf
 
 def classify_video(video_path: str | Path, model: ExerciseModel, pose_options: PoseOptions | None = None,
                    config: InferenceConfig = InferenceConfig(),
-                   progress: Callable[[int, int], None] | None = None) -> tuple[PoseSequence, ClipPrediction]:
+                   progress: Callable[[int, int], None] | None = None,
+                   info: VideoInfo | None = None) -> tuple[PoseSequence, ClipPrediction]:
     """Pose estimation then classification of one video file (raises VideoError if unreadable).
     A long clip is split among one pose model per core (see `extract_pose`); the people in view
-    are counted (`PoseSequence.people`)."""
-    pose = extract_pose(video_path, pose_options, progress=progress, parts=os.cpu_count() or 1, count_people=True)
+    are counted (`PoseSequence.people`). `info`: the clip's `probe_video`, if the caller has it."""
+    pose = extract_pose(video_path, pose_options, progress=progress, parts=os.cpu_count() or 1, count_people=True,
+                        info=info)
     return pose, predict_clip(model, pose, config)
 
 

@@ -155,7 +155,8 @@ class TrainingJob:
     def _compare(self) -> Comparison | None:
         if self._active_model is None or self.result is None:
             return None
-        held_out = [clip for clip in self.clips if clip.clip_id in set(self.result.val_clips)]
+        val_clips = set(self.result.val_clips)
+        held_out = [clip for clip in self.clips if clip.clip_id in val_clips]
         known = [clip for clip in held_out if clip.label in self._active_model.labels]
         summary = self._active_model.data_summary
         seen = set(summary.get("train_clips", [])) | set(summary.get("val_clips", []))

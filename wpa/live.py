@@ -31,6 +31,7 @@ from wpa.features import FEATURE_SETS
 from wpa.inference import NO_PERSON, UNKNOWN, readable
 from wpa.model import ExerciseModel
 from wpa.pose import NUM_LANDMARKS, PoseEstimator, PoseOptions, PoseSequence
+from wpa.video import to_upright_rgb
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class LiveSession:
 
     def _process(self, frame: av.VideoFrame) -> np.ndarray:
         started = time.perf_counter()
-        image = _to_rgb(frame, self._settings.max_side)
+        image = to_upright_rgb(frame, self._settings.max_side)
         if self._estimator is None:  # the page prepares one before START; if it could not, do it now
             self.prepare()
         with self._lock:
@@ -255,15 +256,6 @@ def ice_servers() -> list[dict]:
         log.error("WPA_ICE_SERVERS is not valid JSON; using no ICE servers")
         return []
     return servers if isinstance(servers, list) else []
-
-
-def _to_rgb(frame: av.VideoFrame, max_side: int) -> np.ndarray:
-    width, height = frame.width, frame.height
-    if max(width, height) > max_side:
-        scale = max_side / max(width, height)
-        width, height = round(width * scale / 2) * 2, round(height * scale / 2) * 2
-        return np.ascontiguousarray(frame.to_ndarray(format="rgb24", width=width, height=height))
-    return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
 
 
 def _draw_rate(image: np.ndarray, fps: float, milliseconds: float) -> None:

@@ -23,7 +23,7 @@ from mediapipe.tasks.python import BaseOptions, vision
 
 from wpa.errors import PoseModelError
 from wpa.paths import DEFAULT_POSE_MODEL
-from wpa.video import probe_video, read_ahead, read_frames
+from wpa.video import VideoInfo, probe_video, read_ahead, read_frames
 
 NUM_LANDMARKS = 33
 LANDMARK_NAMES = (
@@ -143,7 +143,8 @@ class PoseEstimator:
 
 def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 track: PoseTrack | None = None, parts: int = 1, count_people: bool = False) -> PoseSequence:
+                 track: PoseTrack | None = None, parts: int = 1, count_people: bool = False,
+                 info: VideoInfo | None = None) -> PoseSequence:
     """Run pose estimation on every frame of a clip.
 
     `progress(frames_done, frames_expected)` is called from the calling thread as frames are done
@@ -158,10 +159,10 @@ def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
     unreadable clips and PoseModelError for an unusable pose model.
 
     `count_people` also counts the people in view near the start of the clip (`PeopleCounter`),
-    into the sequence's `people`.
+    into the sequence's `people`. `info` is the clip's `probe_video`, for a caller that has it.
     """
     options = options or PoseOptions()
-    info = probe_video(video_path)
+    info = info or probe_video(video_path)
     track = track if track is not None else PoseTrack(info.fps, (info.width, info.height))
     if not info.seekable:
         parts = 1

@@ -125,9 +125,11 @@ def set_active_model(name: str | None, active_file: Path = ACTIVE_FILE) -> None:
     write_text_atomic(active_file, json.dumps({"name": name}))
 
 
-def active_entry(user_dir: Path = USER_MODELS_DIR, active_file: Path = ACTIVE_FILE) -> ModelEntry:
-    """The active model's entry; the shipped model if the active one is gone or broken."""
-    entries = list_models(user_dir)
+def active_entry(user_dir: Path = USER_MODELS_DIR, active_file: Path = ACTIVE_FILE,
+                 entries: list[ModelEntry] | None = None) -> ModelEntry:
+    """The active model's entry; the shipped model if the active one is gone or broken. `entries`:
+    the store's `list_models`, for a caller that has it (listing checks every weights file)."""
+    entries = entries if entries is not None else list_models(user_dir)
     chosen = active_model_name(active_file)
     for entry in entries:
         if entry.name == chosen and entry.usable:

@@ -109,7 +109,7 @@ def read_frames(path: str | Path, max_side: int | None = None, start_s: float = 
                 continue  # decoded from the key frame before `start_s`, only to reach it
             timestamp_s = max(time_s - origin_s, previous_s + MIN_FRAME_GAP_S, 0.0)
             previous_s = timestamp_s
-            yield Frame(index=index, timestamp_s=timestamp_s, rgb=_to_upright_rgb(frame, max_side))
+            yield Frame(index=index, timestamp_s=timestamp_s, rgb=to_upright_rgb(frame, max_side))
             index += 1
 
 
@@ -212,7 +212,9 @@ def _decode(container: av.container.InputContainer, stream: av.video.stream.Vide
         return  # truncated container: keep the frames read so far
 
 
-def _to_upright_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
+def to_upright_rgb(frame: av.VideoFrame, max_side: int | None) -> np.ndarray:
+    """A decoded frame (from a file or a camera stream) as upright RGB (H, W, 3) uint8, C-contiguous,
+    scaled so that neither side exceeds `max_side` pixels."""
     width, height = frame.width, frame.height
     if max_side and max(width, height) > max_side:
         scale = max_side / max(width, height)
