@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data/videos
 
-.PHONY: run test setup setup-dev model pose-model compare bench load clean
+.PHONY: run test setup setup-dev model pose-model compare bench bench-extract load reps clean
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py
@@ -50,7 +50,17 @@ compare: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.pipeline
 
+# Extraction on this machine with the local engine and on Ray clusters of 1 and 2 nodes (BENCHMARKS.md,
+# SCALING.md; about 6 minutes on two cores; needs Ray, from requirements-dev.txt, and root or user namespaces).
+bench-extract: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.extraction
+
 # The load figures of RELIABILITY.md: 3 uploads and 2 live streams at once in headless Chromium,
 # then 30 uploads in a row (about 20 minutes on two cores; needs chromium and root or user namespaces).
 load: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.load
+
+# The repetition counting figures of BENCHMARKS.md, on the Countix-Fitness poses in
+# ../shared/data/reps/countix-fitness (about 2 minutes on two cores).
+reps: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.reps --write

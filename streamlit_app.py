@@ -3,12 +3,15 @@
 import streamlit as st
 
 import wpa
+from pages.shared import mark_routed, return_to_the_page_asked_for
 
 wpa.log_to_stderr()
 st.set_page_config(page_title="wpa · workout recognition", page_icon=":material/fitness_center:", layout="wide")
+mark_routed()
 navigation = st.navigation([
-    st.Page("app_pages/upload.py", title="Upload", icon=":material/upload_file:", default=True),
-    st.Page("app_pages/live.py", title="Live", icon=":material/videocam:"),
-    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:", default=True),
+    st.Page("pages/live.py", title="Live", icon=":material/videocam:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ])
+return_to_the_page_asked_for()
 navigation.run()

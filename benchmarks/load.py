@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from pathlib import Path
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
+from benchmarks.namespace import inside_namespace, rerun_in_namespace
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_app
 from tests.browser.live_check import bring_up_loopback
 from tests.media import write_y4m
@@ -73,7 +73,6 @@ LIVE_CLIPS = ["squat/Sarvesh521__Rep-Right__Ayush.mp4", "push_up/krishnawin__Fit
               "deadlift/4a454646__MediaPipe-PoseReader__deadlift.mp4",
               "jumping_jack/kaiakol__computervision__jumpingjack_correct_003.mp4"]
 
-IN_NAMESPACE = "WPA_LOAD_IN_NAMESPACE"  # set in the re-run inside the network namespace
 RESULT_TIMEOUT_S = 300  # an upload on two busy cores
 LENGTH_TOLERANCE_S = 0.2
 MEMORY_INTERVAL_S = 0.5
@@ -213,18 +212,6 @@ class MemorySampler:
     def summary(self) -> dict:
         return {"samples": len(self.samples_mb), "start_mb": round(self.samples_mb[0]),
                 "peak_mb": round(max(self.samples_mb)), "final_mb": round(self.samples_mb[-1])}
-
-
-# --- the network namespace -----------------------------------------------------------------------
-
-def rerun_in_namespace() -> int:
-    """Run this same command again inside a private network namespace; return its exit status."""
-    if not shutil.which("unshare") or not shutil.which("ip"):
-        sys.exit("unshare and ip (util-linux, iproute2) are needed for a private network namespace")
-    # As tests/browser/test_live_browser.py: root makes one directly, others in a user namespace.
-    unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-r", "-n"]
-    command = [*unshare, sys.executable, "-m", "benchmarks.load", *sys.argv[1:]]
-    return subprocess.call(command, cwd=REPO_DIR, env={**os.environ, IN_NAMESPACE: "1"})
 
 
 # --- browsers and sessions -----------------------------------------------------------------------
@@ -650,8 +637,8 @@ def main() -> None:
     args = parser.parse_args()
     if not CHROMIUM.is_file():
         sys.exit(f"{CHROMIUM} not found: install Debian's chromium package")
-    if os.environ.get(IN_NAMESPACE) != "1":
-        sys.exit(rerun_in_namespace())
+    if not inside_namespace():
+        sys.exit(rerun_in_namespace("benchmarks.load"))
 
     uploads, lives = pick(UPLOAD_CLIPS, args.uploads, "upload"), pick(LIVE_CLIPS, args.lives, "live")
     began = time.monotonic()

@@ -165,9 +165,15 @@ def extraction_folder(data: Path, scratch: Path) -> Path:
 
 def peak_rss_mb(clip: Path) -> float:
     """Peak resident memory of a fresh process running the upload work on `clip`."""
-    code = ("import sys, resource; from pathlib import Path; from benchmarks.pipeline import upload_rate; "
-            "from wpa.model import load_model; from wpa.paths import DEFAULT_MODEL_DIR; "
-            "upload_rate(Path(sys.argv[1]), load_model(DEFAULT_MODEL_DIR)); "
+    return fresh_process_peak_rss_mb(
+        "from benchmarks.pipeline import upload_rate; from wpa.model import load_model; "
+        "from wpa.paths import DEFAULT_MODEL_DIR; upload_rate(Path(sys.argv[1]), load_model(DEFAULT_MODEL_DIR))", clip)
+
+
+def fresh_process_peak_rss_mb(work: str, clip: Path) -> float:
+    """Peak resident memory of a fresh Python process running the statements `work` (which see
+    `sys`, `Path` and the clip's path in sys.argv[1])."""
+    code = (f"import sys, resource; from pathlib import Path; {work}; "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     result = subprocess.run([sys.executable, "-c", code, str(clip)], check=True, capture_output=True, text=True,
                             cwd=REPO_DIR)

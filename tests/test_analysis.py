@@ -1,27 +1,38 @@
 """The Upload page's work, without the page: analysis of a real clip, the annotated H.264 video,
-the charts, the downloads, caching and cancelling."""
+the charts, the downloads, the repetitions, caching and cancelling."""
 
+import csv
 import json
 import threading
+from dataclasses import replace
+from pathlib import Path
 
 import av
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import SQUAT_CLIP
 from tests.media import concatenate, write_video
 from tests.poses import random_pose
 from tests.test_model import LABELS, make_model
-from wpa.analysis import SPLIT_MIN_S, CaptionsAsPosesArrive, analyze_video
-from wpa.annotate import H264Writer, draw_skeleton, frame_caption
+from tests.test_reps import phase_of, skeleton
+from wpa.analysis import SPLIT_MIN_S, CaptionsAsPosesArrive, VideoAnalysis, analyze_video
+from wpa.annotate import H264Writer, draw_skeleton, frame_caption, pose_annotations, running_count
 from wpa.charts import probabilities_figure, timeline_figure
 from wpa.errors import VideoError
-from wpa.inference import InferenceConfig, predict_clip
+from wpa.inference import InferenceConfig, Segment, count_segment_repetitions, predict_clip
 from wpa.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
 from wpa.pose import PoseTrack, extract_pose
+from wpa.reps import Repetition
+from wpa.sets import SET_CHANGE_S, SetTracker
 from wpa.store import SHIPPED_NAME, list_models
-from wpa.video import probe_video
+from wpa.video import VideoInfo, probe_video
+
+# Our by-eye counts of real clips (path relative to the shared data folder, reps, ...).
+REP_COUNTS = {Path(row["path"]).relative_to("data/videos").as_posix(): int(row["reps"]) for row in
+              csv.DictReader(Path(__file__).with_name("rep_counts.csv").read_text().splitlines())}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +51,9 @@ def test_a_real_clip_end_to_end(videos, shipped, caches):
     assert analysis.prediction.label == "squat" and not analysis.reused
     assert [s.stage for s in stages].count("pose") == 175 and stages[-1].stage == "video"
     assert stages[-1].done == stages[-1].total == 175 and stages[-1].frames_per_second > 0
-    assert analysis.verdict()[0].startswith("Squat · ")
+    reps = analysis.prediction.reps
+    assert reps > 0 and all(0 <= r.start_s < r.end_s <= 5.9 for r in analysis.prediction.repetitions)
+    assert analysis.verdict()[0].startswith(f"Squat · {reps} rep")
 
     with av.open(str(analysis.annotated_video)) as container:
         stream = container.streams.video[0]
@@ -51,13 +64,31 @@ def test_a_real_clip_end_to_end(videos, shipped, caches):
     assert data.index(b"moov") < data.index(b"mdat")  # +faststart: playable while it downloads
 
     table = analysis.frames_table()
-    assert len(table) == 175 and list(table.columns[:6]) == ["frame", "time_s", "person", "label", "confidence", "raw_label"]
+    assert len(table) == 175
+    assert list(table.columns[:7]) == ["frame", "time_s", "person", "label", "confidence", "raw_label", "rep"]
+    assert sorted(set(table["rep"])) == list(range(reps + 1))
     assert [c for c in table.columns if c.startswith("p_")] == [f"p_{label}" for label in shipped.labels]
     np.testing.assert_allclose(table[[f"p_{label}" for label in shipped.labels]].sum(axis=1), 1.0, atol=1e-3)
     summary = json.loads(analysis.summary_json())
     assert summary["label"] == "squat" and summary["frames"] == 175 and summary["model"] == "shipped"
+    assert summary["reps"] == reps == sum(len(s["rep_times_s"]) for s in summary["segments"])
     segments = analysis.segments_table()
-    assert list(segments.columns) == ["exercise", "start (s)", "end (s)", "duration (s)", "confidence"]
+    assert list(segments.columns) == ["exercise", "start (s)", "end (s)", "duration (s)", "reps", "confidence"]
+    assert segments["reps"].sum() == reps
+
+
+REPS_CLIP = "squat/saipranavr__Exercise-Correction__1.mp4"  # 3 squats, by eye
+
+
+def test_repetitions_of_a_real_clip_fresh_and_cached(videos, shipped, caches):
+    """Within one of the count made by eye; and counted from the poses each time, never cached,
+    so a clip whose poses were cached before repetitions existed gets them too."""
+    first = analyze_video(videos / REPS_CLIP, shipped, **caches)
+    assert abs(first.prediction.reps - REP_COUNTS[REPS_CLIP]) <= 1
+    assert first.verdict()[0].startswith(f"Squat · {first.prediction.reps} reps")
+    again = analyze_video(videos / REPS_CLIP, shipped, **caches)
+    assert again.reused and again.prediction.repetitions == first.prediction.repetitions
+    assert again.summary()["reps"] == first.prediction.reps
 
 
 def test_the_same_clip_is_not_processed_again(videos, shipped, caches):
@@ -158,7 +189,11 @@ def test_captions_drawn_while_poses_arrive_match_the_whole_clip(videos, shipped)
     captions = CaptionsAsPosesArrive(track, shipped, InferenceConfig())
     drawn = [captions(i, t) for i, t in enumerate(pose.timestamps_s)]
     finder.join()
-    assert [text for _, text, _ in drawn] == [frame_caption(whole, i)[0] for i in range(len(pose))]
+    # The same captions, running count included, as drawn later from the cached poses.
+    from_cache = pose_annotations(pose, count_segment_repetitions(whole, pose))
+    expected = [from_cache(i, t)[1] for i, t in enumerate(pose.timestamps_s)]
+    assert [text for _, text, _ in drawn] == expected
+    assert expected[0] == frame_caption(whole, 0)[0] and any(" rep" in text for text in expected)
     assert all(np.array_equal(landmarks, pose.landmarks[i]) for i, (landmarks, _, _) in enumerate(drawn))
     assert captions(len(pose), pose.timestamps_s[-1] + 0.04) is None  # past the last pose: the video ends
 
@@ -170,3 +205,106 @@ def test_a_long_clip_is_split_among_pose_models_and_drawn_whole(videos, shipped,
     assert analysis.prediction.label == "squat"
     with av.open(str(analysis.annotated_video)) as container:
         assert sum(1 for _ in container.decode(video=0)) == len(analysis.pose)
+
+
+def analysis_of(prediction, pose) -> VideoAnalysis:
+    info = VideoInfo(path=Path("clip.mp4"), width=640, height=480, fps=pose.fps, frame_count=len(pose),
+                     duration_s=len(pose) / pose.fps, codec="h264", rotation=0)
+    return VideoAnalysis(video_name="clip.mp4", info=info, pose=pose, prediction=prediction,
+                         annotated_video=Path("clip-annotated.mp4"), model_name="test", reused=False)
+
+
+def with_repetitions(prediction, *per_segment):
+    """`prediction` with its segments replaced by (label, start, end, [(rep start, rep end), ...])."""
+    segments = tuple(Segment(label=label, start_s=start, end_s=end, confidence=0.9 if label != "no_person" else 0.0,
+                             repetitions=tuple(Repetition(a, b) for a, b in reps))
+                     for label, start, end, reps in per_segment)
+    return replace(prediction, segments=segments, label=segments[0].label, best_guess=segments[0].label,
+                   confidence=0.9)
+
+
+@pytest.fixture(scope="module")
+def three_seconds():
+    pose = random_pose(frames=90)  # 30 frames/s: frame i at i / 30 s
+    return pose, predict_clip(make_model(), pose, InferenceConfig(min_confidence=0.0))
+
+
+def test_each_frame_gets_the_number_of_its_repetition_within_its_segment(three_seconds):
+    pose, prediction = three_seconds
+    prediction = with_repetitions(prediction, ("squat", 0.0, 1.5, [(0.2, 0.7), (0.7, 1.2)]),
+                                  ("push_up", 1.5, 3.0, [(1.5, 2.5)]))
+    table = analysis_of(prediction, pose).frames_table()
+    expected = np.zeros(90, int)
+    expected[6:21], expected[21:36], expected[45:75] = 1, 2, 1  # [start, end): 0.2 s is frame 6, 0.7 s frame 21
+    np.testing.assert_array_equal(table["rep"], expected)
+    assert table["rep"].dtype.kind == "i"
+
+
+def test_the_segments_table_has_the_repetitions(three_seconds):
+    pose, prediction = three_seconds
+    prediction = with_repetitions(prediction, ("squat", 0.0, 2.0, [(0.2, 0.7), (0.7, 1.2)]),
+                                  ("no_person", 2.0, 3.0, []))
+    table = analysis_of(prediction, pose).segments_table()
+    assert table["reps"].tolist()[0] == 2 and pd.isna(table["reps"].tolist()[1])  # blank where nobody is visible
+    assert "2 reps of squat" in analysis_of(prediction, pose).repetitions_text().lower()
+
+
+def test_the_headline_says_the_repetitions_and_says_plainly_when_there_are_none(three_seconds):
+    pose, prediction = three_seconds
+    counted = analysis_of(with_repetitions(prediction, ("squat", 0.0, 3.0, [(0.2, 1.2), (1.2, 2.2)])), pose)
+    assert counted.verdict()[0] == "Squat · 2 reps · 90% confident"
+    assert "No repetition" not in counted.verdict()[1]
+    one = analysis_of(with_repetitions(prediction, ("squat", 0.0, 3.0, [(0.2, 1.2)])), pose)
+    assert one.verdict()[0] == "Squat · 1 rep · 90% confident"
+    none = analysis_of(with_repetitions(prediction, ("plank", 0.0, 3.0, [])), pose)
+    title, details = none.verdict()
+    assert title == "Plank · 90% confident" and "0 rep" not in title + details
+    assert "No repetition was found" in details and none.repetitions_text() == "No repetition was found."
+    changing = analysis_of(with_repetitions(prediction, ("squat", 0.0, 1.5, [(0.2, 0.7), (0.7, 1.2)]),
+                                            ("push_up", 1.5, 3.0, [(1.5, 2.5)])), pose)
+    title, details = changing.verdict()
+    assert title == "Squat, then push up · 3 reps"
+    assert "squat (0–2 s, 2 reps, 90%)" in details and "push up (2–3 s, 1 rep, 90%)" in details
+
+
+def test_the_timeline_marks_each_repetition_at_its_end(three_seconds):
+    pose, prediction = three_seconds
+    prediction = with_repetitions(prediction, ("squat", 0.0, 1.5, [(0.2, 0.7), (0.7, 1.2)]),
+                                  ("push_up", 1.5, 3.0, [(1.5, 2.5)]))
+    marks = [trace for trace in timeline_figure(prediction, 0.5).data if trace.name == "repetition ends"]
+    assert len(marks) == 1
+    assert list(marks[0].x) == [0.7, 1.2, 2.5] and list(marks[0].text) == ["1", "2", "1"]
+    assert "squat rep 2 of 2" in marks[0].hovertext[1] and "0.70–1.20 s" in marks[0].hovertext[1]
+    unmarked = timeline_figure(with_repetitions(prediction, ("plank", 0.0, 3.0, [])), 0.5)
+    assert not [trace for trace in unmarked.data if trace.name == "repetition ends"]
+
+
+def test_the_caption_shows_the_running_count():
+    pose = random_pose(frames=30)
+    prediction = predict_clip(make_model(), pose, InferenceConfig(min_confidence=0.0))
+    text = frame_caption(prediction, 0)[0]
+    assert "rep" not in text
+    assert frame_caption(prediction, 0, reps=1)[0] == f"{text}  · 1 rep"
+    assert frame_caption(prediction, 0, reps=3)[0] == f"{text}  · 3 reps"
+
+
+def running_counts(landmarks, labels, fps=30.0):
+    tracker = SetTracker()
+    return [running_count(tracker, frame, i / fps, label, 640 / 480, last=i == len(landmarks) - 1)
+            for i, (frame, label) in enumerate(zip(landmarks, labels))]
+
+
+def test_the_videos_running_count_rises_as_repetitions_end_and_starts_again_with_another_exercise():
+    squats = skeleton(phase_of([(12.0, 0.5)]))  # 6 squats of 2 s
+    raises = skeleton(phase_of([(12.0, 0.5)]), exercise="raise", seed=1)
+    counts = running_counts(np.concatenate([squats, raises]), ["squat"] * 360 + ["lateral_raise"] * 360)
+    assert counts[0] == 0 and all(b >= a for a, b in zip(counts[:359], counts[1:360]))
+    assert 5 <= counts[359] <= 6  # the last squat is counted a little after it ends
+    assert counts[360 + int((SET_CHANGE_S + 0.5) * 30)] <= 1  # a new exercise: from 0 again, once it has held
+    assert counts[-1] == 6
+    # A flicker of another label, or frames it is unsure of, do not restart the count.
+    labels = ["squat"] * 360
+    labels[200:215] = ["lateral_raise"] * 15
+    labels[250:300] = ["unknown"] * 50
+    flickering = running_counts(squats, labels)
+    assert all(b >= a for a, b in zip(flickering, flickering[1:])) and flickering[-1] == 6

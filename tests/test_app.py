@@ -36,7 +36,7 @@ def test_the_app_opens_on_the_upload_page():
 
 def test_the_train_page_opens():
     at = app().run()
-    at.switch_page("app_pages/train.py").run()
+    at.switch_page("pages/train.py").run()
     assert not at.exception and at.title[0].value == "Train"
 
 
@@ -57,7 +57,7 @@ def webrtc_calls(monkeypatch):
 
 def test_the_live_page_sets_up_the_stream_and_warms_up_before_start(webrtc_calls):
     at = app().run()
-    at.switch_page("app_pages/live.py").run()
+    at.switch_page("pages/live.py").run()
     assert not at.exception and at.title[0].value == "Live"
     options = webrtc_calls[-1]
     assert options["video_frame_callback"].__self__ is at.session_state["live_session"]
@@ -81,6 +81,12 @@ def test_a_real_clip_gives_label_timeline_video_and_downloads(videos):
     assert not at.exception and not at.error
     assert at.header[0].value.startswith("Squat · ")
     assert at.dataframe[0].value["exercise"].tolist() == ["squat"]
+    # The repetitions: in the headline, the table, a metric and under the timeline.
+    reps = int(at.metric[0].value)
+    assert at.metric[0].label == "Repetitions" and reps > 0
+    assert at.header[0].value.startswith(f"Squat · {reps} rep")
+    assert at.dataframe[0].value["reps"].tolist() == [reps]
+    assert any("marked on the timeline" in caption.value for caption in at.caption)
     assert len(at.get("plotly_chart")) == 2
     assert len(at.get("video")) == 1
     assert [button.label for button in at.get("download_button")] == ["Per-frame CSV", "JSON summary", "Annotated video (MP4)"]

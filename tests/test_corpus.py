@@ -107,7 +107,7 @@ def test_the_corpus_as_training_data_through_the_command_line(corpus, corpus_as_
 def test_the_corpus_as_training_data_on_the_train_page(corpus, corpus_as_dataset):
     """The preview names each unreadable clip and why, before anything is trained."""
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
-    at.switch_page("app_pages/train.py").run()
+    at.switch_page("pages/train.py").run()
     at.selectbox(key="source_folder").select(str(corpus_as_dataset)).run()
     assert not at.exception
     warnings = [w.value for w in at.warning]
@@ -138,7 +138,7 @@ def test_bad_training_data_through_the_command_line(case, tmp_path, capsys):
 def test_bad_training_data_on_the_train_page(case, tmp_path):
     data = write_data(case, tmp_path).read_bytes()
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
-    at.switch_page("app_pages/train.py").run()
+    at.switch_page("pages/train.py").run()
     kind, key = ("Zip of class folders", "source_zip") if case.file_name.endswith(".zip") else ("Landmarks CSV", "source_csv")
     at.radio(key="source_kind").set_value(kind).run()
     at.file_uploader(key=key).set_value((case.file_name, data, "application/octet-stream")).run()
@@ -171,11 +171,11 @@ def test_a_broken_model_on_the_pages(case, store_with_a_broken_model, webrtc_cal
     assert not at.exception
     assert any(MODEL_CASES[case][1] in w.value for w in at.sidebar.warning), [w.value for w in at.sidebar.warning]
     assert at.selectbox[0].value == "default (shipped)"
-    at.switch_page("app_pages/live.py").run()
+    at.switch_page("pages/live.py").run()
     assert not at.exception
     assert any(MODEL_CASES[case][1] in w.value for w in at.sidebar.warning)
     at.session_state["live_session"].close()
-    at.switch_page("app_pages/train.py").run()  # lists it with its problem, and can delete it
+    at.switch_page("pages/train.py").run()  # lists it with its problem, and can delete it
     assert not at.exception
     saved = at.dataframe[-1].value.set_index("model")
     assert MODEL_CASES[case][1] in saved.loc["broken", "exercises"]

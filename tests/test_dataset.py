@@ -8,10 +8,11 @@ import pytest
 
 from tests.media import write_video
 from tests.poses import random_pose
-from wpa.dataset import (Clip, PoseCache, extract_dataset, load_clips, read_cached_dataset, scan_dataset,
+from wpa.dataset import (Clip, extract_dataset, load_clips, read_cached_dataset, scan_dataset,
                          write_manifest)
 from wpa.errors import DatasetError
 from wpa.pose import LANDMARK_NAMES, PoseOptions
+from wpa.pose_cache import PoseCache
 from wpa.table import ORIGINAL_COLUMNS, read_landmarks_csv, write_landmarks_table
 
 

@@ -74,7 +74,7 @@ def assert_app_opens() -> None:
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180).run()
     assert not at.exception and at.selectbox[0].value == "working"
     assert not at.sidebar.warning, [w.value for w in at.sidebar.warning]
-    at.switch_page("app_pages/train.py").run()
+    at.switch_page("pages/train.py").run()
     assert not at.exception and not at.error
 
 
@@ -120,7 +120,7 @@ def test_a_damaged_pose_cache_entry_of_an_upload_is_found_again(videos, tmp_path
 
 def test_a_training_job_lost_in_a_restart_is_explained():
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
-    at.switch_page("app_pages/train.py")
+    at.switch_page("pages/train.py")
     at.query_params["job"] = "0123456789ab"
     at.run()
     assert not at.exception

@@ -1,12 +1,16 @@
 """Inference: smoothing, unknown and no-person frames, segments, and the clip's label."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from tests.poses import random_pose
 from tests.test_model import LABELS, make_model
-from wpa.inference import (NO_PERSON, UNKNOWN, InferenceConfig, find_segments, label_frames, predict_clip,
-                           smooth_probabilities)
+from tests.test_reps import phase_of, sequence, skeleton
+from wpa.inference import (NO_PERSON, UNKNOWN, InferenceConfig, Segment, count_segment_repetitions,
+                           counting_stretches, find_segments, label_frames, predict_clip, smooth_probabilities)
+from wpa.reps import count_repetitions
 from wpa.pose import PoseSequence
 
 
@@ -83,3 +87,33 @@ def test_an_empty_clip():
     empty = PoseSequence(pose.landmarks[:0], pose.world_landmarks[:0], pose.timestamps_s[:0], 30.0, (640, 480))
     prediction = predict_clip(make_model(), empty)
     assert prediction.label == NO_PERSON and prediction.segments == ()
+
+
+def _segments(*spans):
+    return tuple(Segment(label, start, end, 0.9) for label, start, end in spans)
+
+
+def test_counting_stretches_keep_one_exercise_together_across_unsure_moments():
+    segments = _segments((NO_PERSON, 0, 1), (UNKNOWN, 1, 2), ("squat", 2, 5), (UNKNOWN, 5, 6), ("squat", 6, 8),
+                         ("lunge", 8, 10), (UNKNOWN, 10, 11), (NO_PERSON, 11, 12), ("lunge", 12, 13))
+    assert counting_stretches(segments) == [[1, 2, 3, 4], [5, 6], [8]]
+
+
+def test_a_repetition_where_segments_meet_is_counted_once_and_nobody_counts_nothing():
+    phase = phase_of([(10.0, 0.5)])  # 5 squats of 2 s
+    pose = sequence(skeleton(phase))
+    whole = count_repetitions(pose)
+    assert whole.count == 5
+    assert all(a.end_s <= b.start_s for a, b in zip(whole.repetitions, whole.repetitions[1:]))  # no overlap
+    # The model was unsure for the first 3 s: the second squat straddles the boundary.
+    prediction = replace(predict_clip(make_model(), pose), segments=_segments((UNKNOWN, 0, 3), ("squat", 3, 10.0)))
+    counted = count_segment_repetitions(prediction, pose)
+    assert counted.reps == whole.count
+    assert [s.reps for s in counted.segments] == [1, 4]
+    for segment in counted.segments:
+        assert all(segment.start_s <= (r.start_s + r.end_s) / 2 < segment.end_s for r in segment.repetitions)
+    summary = counted.summary()
+    assert summary["reps"] == 5 and [s["reps"] for s in summary["segments"]] == [1, 4]
+    assert len(summary["segments"][1]["rep_times_s"]) == 4
+    nobody = replace(prediction, segments=_segments((NO_PERSON, 0, 10.0)))
+    assert count_segment_repetitions(nobody, pose).reps == 0

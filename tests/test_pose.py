@@ -1,6 +1,7 @@
 """Pose estimation on a real clip, on a picture with nobody, and with unusable model files."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -114,3 +115,22 @@ def test_stderr_comes_back_after_overlapping_silences():
     for thread in threads:
         thread.join(10)
     assert identity() == before
+
+
+def test_a_pose_estimator_dropped_in_a_reference_cycle_is_closed_off_the_collector():
+    """An estimator nobody closed (a Live page prepared, then the session left) is closed once it is
+    garbage, by a thread of its own: closing it from inside the garbage collector could hang."""
+    import gc
+
+    estimator = PoseEstimator()
+    landmarker = estimator._landmarker
+    cycle = {"estimator": estimator}
+    cycle["itself"] = cycle
+    del estimator, cycle
+    collected = threading.Event()
+    threading.Thread(target=lambda: (gc.collect(), collected.set()), daemon=True).start()
+    assert collected.wait(60)
+    deadline = time.monotonic() + 30
+    while landmarker._handle and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not landmarker._handle

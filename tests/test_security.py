@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import REPO
 from tests.media import write_video
 
-SOURCES = sorted([*(REPO / "wpa").glob("*.py"), *(REPO / "app_pages").glob("*.py"), REPO / "streamlit_app.py"])
+SOURCES = sorted([*(REPO / "wpa").glob("*.py"), *(REPO / "pages").glob("*.py"), REPO / "streamlit_app.py"])
 UNSAFE_MODULES = {"pickle", "cPickle", "joblib", "dill", "cloudpickle", "shelve", "marshal"}
 
 
@@ -53,7 +53,7 @@ def test_no_unsafe_loading_or_execution(path):
 
 def test_pages_do_not_import_the_heavy_libraries():
     """Pages are thin: the work (and anything that parses files) is in wpa/, which is tested."""
-    for path in [*(REPO / "app_pages").glob("*.py"), REPO / "streamlit_app.py"]:
+    for path in [*(REPO / "pages").glob("*.py"), REPO / "streamlit_app.py"]:
         imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(path.read_text()))
                     if isinstance(node, ast.Import) for alias in node.names}
         imported |= {(node.module or "").split(".")[0] for node in ast.walk(ast.parse(path.read_text()))

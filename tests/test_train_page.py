@@ -18,7 +18,7 @@ from wpa.store import active_model_name, set_active_model
 
 def train_page() -> AppTest:
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
-    at.switch_page("app_pages/train.py")
+    at.switch_page("pages/train.py")
     return at.run()
 
 
@@ -90,7 +90,7 @@ def test_a_refreshed_page_finds_its_job_and_it_is_not_started_twice(small_datase
 
     refreshed = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
     refreshed.query_params["job"] = job.id
-    refreshed.switch_page("app_pages/train.py").run()
+    refreshed.switch_page("pages/train.py").run()
     assert not refreshed.exception
     assert any(job.name in info.value for info in refreshed.info)  # the job's progress, found again
     next(b for b in refreshed.button if b.label == "Cancel training").click().run()

@@ -1,14 +1,17 @@
-"""Analysing one clip for the Upload page: poses, predictions, the annotated video and the files
-to download.
+"""Analysing one clip for the Upload page: poses, predictions, repetitions, the annotated video
+and the files to download.
 
 Poses are cached by the clip's content (and pose settings), annotated videos by content, model
-and settings, so the same clip uploaded again is not processed again.
+and settings, so the same clip uploaded again is not processed again. Predictions and
+repetitions are not cached: they are computed from the poses each time (in well under a second),
+so they always come from the current code, however old the cached poses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import threading
 import time
@@ -20,15 +23,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wpa.annotate import RENDER_MAX_SIDE, Annotation, draw_video, frame_caption, render_annotated_video
-from wpa.dataset import PoseCache
+from wpa.annotate import (RENDER_MAX_SIDE, Annotation, draw_video, frame_caption, render_annotated_video,
+                          running_count)
 from wpa.features import FEATURE_SETS
 from wpa.files import written_atomically
-from wpa.inference import (NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, clip_warnings, predict_clip,
-                           readable)
+from wpa.inference import (NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, clip_warnings,
+                           count_segment_repetitions, predict_clip, readable)
 from wpa.model import ExerciseModel
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.pose import PoseOptions, PoseSequence, PoseTrack, extract_pose
+from wpa.pose_cache import PoseCache
+from wpa.sets import SetTracker
 from wpa.video import VideoInfo, probe_video
 
 # Measured with benchmarks/pipeline.py: the drawing thread at niceness 10 costs the pose model less.
@@ -37,7 +42,7 @@ DRAWING_NICENESS = 10
 # can only be drawn once the first part's poses are all in, so splitting a shorter clip costs more
 # than it saves (measured with benchmarks/pipeline.py: 9 s clips were slower split, 14 s faster).
 SPLIT_MIN_S = 12.0
-ANNOTATION_VERSION = 1  # bump when the drawing changes, so cached videos are redrawn
+ANNOTATION_VERSION = 2  # bump when the drawing changes, so cached videos are redrawn (2: the running count)
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class VideoAnalysis:
 
     def frames_table(self) -> pd.DataFrame:
         """One row per frame: time, whether a person was found, the smoothed label and its
-        confidence, the model's own top label, and every class's probability."""
+        confidence, the model's own top label, the repetition the frame is part of (`rep`: its
+        number within its segment, from 1; 0 outside any repetition) and every class's probability."""
         prediction = self.prediction
         present = prediction.present
         raw = prediction.probabilities
@@ -89,24 +95,40 @@ class VideoAnalysis:
             "label": prediction.frame_labels,
             "confidence": np.round(np.where(present, np.nan_to_num(prediction.smoothed).max(axis=1), np.nan), 4),
             "raw_label": np.where(present, labels[np.nan_to_num(raw).argmax(axis=1)], ""),
+            "rep": self._frame_repetitions(),
         })
         for column, label in enumerate(prediction.labels):
             table[f"p_{label}"] = np.round(raw[:, column], 4)
         return table
 
+    def _frame_repetitions(self) -> np.ndarray:
+        """Each frame's repetition number within its segment (from 1), 0 outside any repetition."""
+        times = self.prediction.timestamps_s
+        numbers = np.zeros(len(times), dtype=np.int64)
+        for segment in self.prediction.segments:
+            for number, repetition in enumerate(segment.repetitions, start=1):
+                numbers[(times >= repetition.start_s) & (times < repetition.end_s)] = number
+        return numbers
+
     def segments_table(self) -> pd.DataFrame:
-        """The segments as a person reads them: exercise, start, end, duration, mean confidence."""
-        return pd.DataFrame([{
+        """The segments as a person reads them: exercise, start, end, duration, repetitions, mean
+        confidence (the last two blank where nobody is visible)."""
+        table = pd.DataFrame([{
             "exercise": readable(segment.label),
             "start (s)": round(segment.start_s, 2),
             "end (s)": round(segment.end_s, 2),
             "duration (s)": round(segment.duration_s, 2),
+            "reps": segment.reps if segment.label != NO_PERSON else None,
             "confidence": round(segment.confidence, 3) if segment.label != NO_PERSON else None,
-        } for segment in self.prediction.segments])
+        } for segment in self.prediction.segments],
+            columns=["exercise", "start (s)", "end (s)", "duration (s)", "reps", "confidence"])
+        # Whole numbers even beside a blank (pandas would otherwise show 3 as 3.0).
+        table["reps"] = table["reps"].astype("Int64")
+        return table
 
     def verdict(self) -> tuple[str, str]:
-        """What the clip shows, for a person: a title ("Squat · 94% confident") and a sentence or
-        two of detail (changes of exercise, frames with nobody)."""
+        """What the clip shows, for a person: a title ("Squat · 12 reps · 94% confident") and a
+        sentence or two of detail (changes of exercise, frames with nobody, no repetition found)."""
         prediction = self.prediction
         if prediction.label == NO_PERSON:
             return "Nobody found", "With no person in view there is nothing to classify."
@@ -118,18 +140,41 @@ class VideoAnalysis:
                 title = ", then ".join(order).capitalize()
             else:
                 title = f"{len(set(order))} exercises in {len(order)} stretches"
+            if prediction.reps:
+                title += f" · {_reps_text(prediction.reps)}"
             details.append("The exercise changes: " + ", then ".join(
-                f"{readable(s.label)} ({s.start_s:.0f}–{s.end_s:.0f} s, {s.confidence:.0%})" for s in exercises) + ".")
+                f"{readable(s.label)} ({s.start_s:.0f}–{s.end_s:.0f} s, "
+                f"{_reps_text(s.reps) if s.reps else 'no repetition'}, {s.confidence:.0%})" for s in exercises) + ".")
         elif prediction.label == UNKNOWN:
             title = f"Not sure · most like {readable(prediction.best_guess)} ({prediction.confidence:.0%})"
+            if prediction.reps:
+                title += f" · {_reps_text(prediction.reps)}"
         else:
-            title = f"{readable(prediction.label).capitalize()} · {prediction.confidence:.0%} confident"
+            reps = f" · {_reps_text(prediction.reps)}" if prediction.reps else ""
+            title = f"{readable(prediction.label).capitalize()}{reps} · {prediction.confidence:.0%} confident"
+        if not prediction.reps:
+            # Said in words rather than a "0 reps" headline: holding a position (a plank) is no failure.
+            details.append("No repetition was found: the movement does not repeat, or too little of it was seen.")
         hidden = 1 - prediction.frames_with_pose / max(len(prediction.timestamps_s), 1)
         if hidden > 0.05:
             details.append(f"Nobody was visible in {hidden:.0%} of the frames.")
         if not details:
             details.append("One exercise throughout, with a person visible in every frame.")
         return title, " ".join(details)
+
+    def repetitions_text(self) -> str:
+        """The repetitions in a sentence, for under the timeline."""
+        prediction = self.prediction
+        if not prediction.reps:
+            return "No repetition was found."
+        counted = [s for s in prediction.segments if s.reps]
+        if len(counted) == 1:
+            segment = counted[0]
+            return (f"{_reps_text(segment.reps).capitalize()} of {readable(segment.label)}, from "
+                    f"{segment.repetitions[0].start_s:.1f} to {segment.repetitions[-1].end_s:.1f} s; "
+                    "each is marked on the timeline at its end.")
+        parts = ", ".join(f"{_reps_text(s.reps)} of {readable(s.label)}" for s in counted)
+        return f"{_reps_text(prediction.reps).capitalize()} in all: {parts}; each is marked on the timeline at its end."
 
     def warnings(self) -> list[str]:
         """What to know before trusting the result (several people in view, a clip cut short...)."""
@@ -175,7 +220,7 @@ def analyze_video(video_path: str | Path, model: ExerciseModel, *, model_name: s
         with written_atomically(annotated) as partial:
             pose = _estimate_and_draw(video_path, info, model, inference, pose_options, partial, progress)
         pose_cache.save(pose_key, pose)
-    prediction = predict_clip(model, pose, inference)
+    prediction = count_segment_repetitions(predict_clip(model, pose, inference), pose)
     if not annotated.is_file():  # poses from the cache, drawn with another model or settings
         with written_atomically(annotated) as partial:
             render_annotated_video(video_path, pose, prediction, partial,
@@ -243,7 +288,9 @@ class CaptionsAsPosesArrive:
     A frame's caption depends on the poses of the seconds around it: the features look back over
     their window, the smoothing looks `3 × smoothing_s` both ways. So captions are predicted a
     block of frames at a time, once the poses reach that far past the block, from the block and
-    that context alone; they equal `predict_clip` on the whole clip up to float rounding.
+    that context alone; they equal `predict_clip` on the whole clip up to float rounding. The
+    running count (`running_count`) is fed each frame as it is drawn, as `pose_annotations` feeds
+    it from cached poses, so both draw the same video.
     """
 
     BLOCK_S = 1.0
@@ -257,6 +304,7 @@ class CaptionsAsPosesArrive:
         self._first, self._end = 0, 0  # the block predicted: frames [first, end) of the clip
         self._window: PoseSequence | None = None
         self._prediction: ClipPrediction | None = None
+        self._sets = SetTracker()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -267,7 +315,12 @@ class CaptionsAsPosesArrive:
         if index >= self._end:
             return None  # the pose pass ended before this frame (a trailing frame, or an error)
         row = index - self._first
-        return (self._window.landmarks[row], *frame_caption(self._prediction, row))
+        # The clip's last frame: the pose pass is over (no frame comes at `inf`: only the end of the
+        # track answers) and this is its last pose. In that order: the length is final once it is over.
+        last = self._track.wait_until(math.inf, 0) and index == len(self._track) - 1
+        reps = running_count(self._sets, self._window.landmarks[row], float(self._window.timestamps_s[row]),
+                             self._prediction.frame_labels[row], self._window.aspect_ratio, last=last)
+        return (self._window.landmarks[row], *frame_caption(self._prediction, row, reps))
 
     def _predict_block(self, start_s: float) -> None:
         end_s = start_s + self.BLOCK_S
@@ -281,6 +334,10 @@ class CaptionsAsPosesArrive:
         self._end = self._track.index_after(end_s)
         self._window = self._track.sequence(self._first, self._track.index_after(end_s + self._reach_s))
         self._prediction = predict_clip(self._model, self._window, self._inference)
+
+
+def _reps_text(count: int) -> str:
+    return f"{count} rep{'' if count == 1 else 's'}"
 
 
 def _stage_reporter(stage: str, progress: Callable[[AnalysisProgress], None] | None,

@@ -1,5 +1,5 @@
-"""The annotated video: skeleton and current exercise drawn on every frame, encoded as an H.264
-MP4 (yuv420p, moov atom first) — the one format every browser plays."""
+"""The annotated video: skeleton, current exercise and running repetition count drawn on every
+frame, encoded as an H.264 MP4 (yuv420p, moov atom first) — the one format every browser plays."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 from wpa.colors import color_for, rgb
 from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
 from wpa.pose import POSE_CONNECTIONS, PoseSequence
+from wpa.sets import SetTracker
 from wpa.video import read_frames
 
 RENDER_MAX_SIDE = 720  # the annotated video is for watching in a page, not for archiving
@@ -94,32 +95,59 @@ def draw_caption(image: np.ndarray, text: str, color: tuple[int, int, int]) -> N
                 (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
 
 
-def frame_caption(prediction: ClipPrediction, index: int) -> tuple[str, tuple[int, int, int]]:
-    """What the video says on frame `index`: the smoothed exercise and its confidence."""
+def frame_caption(prediction: ClipPrediction, index: int, reps: int = 0) -> tuple[str, tuple[int, int, int]]:
+    """What the video says on frame `index`: the smoothed exercise and its confidence, and `reps`,
+    the repetitions done so far (`running_count`), once there is one."""
     label = prediction.frame_labels[index]
     color = rgb(color_for(label, prediction.labels))
     if label == NO_PERSON:
         return readable(label), color
     row = prediction.smoothed[index]
     if label == UNKNOWN:
-        return f"unsure ({readable(prediction.labels[int(row.argmax())])}?)", color
-    return f"{readable(label)}  {row[prediction.labels.index(label)]:.0%}", color
+        text = f"unsure ({readable(prediction.labels[int(row.argmax())])}?)"
+    else:
+        text = f"{readable(label)}  {row[prediction.labels.index(label)]:.0%}"
+    # "3 reps", not "rep 3": the streaming counter counts a repetition once it has ended.
+    return (f"{text}  · {reps} rep{'s' if reps != 1 else ''}" if reps else text), color
+
+
+def running_count(tracker: SetTracker, landmarks: np.ndarray, timestamp_s: float, label: str,
+                  aspect_ratio: float, last: bool = False) -> int:
+    """The repetitions done so far in the set on screen, for the video's caption: one frame (its
+    landmarks, NaN where nobody, and its smoothed label) fed to `tracker`, as the Live page feeds
+    its frames; `last`, the clip's last frame, ends the set so that its last repetition counts.
+
+    The video is drawn while the poses are still being found, before the clip's repetitions are
+    known, so it counts as the Live page does; fed the same frames it gives the same counts, so a
+    clip's video is the same whether drawn during the pose pass or later from cached poses."""
+    reps = tracker.update(label, landmarks, timestamp_s, aspect_ratio, wall_s=timestamp_s)
+    return tracker.stop() if last else reps
 
 
 # What is drawn on one frame: the pose (33, 4) and a caption with its colour.
 Annotation = tuple[np.ndarray, str, tuple[int, int, int]]
 
 
-def render_annotated_video(video_path: str | Path, pose: PoseSequence, prediction: ClipPrediction,
-                           out_path: str | Path, max_side: int = RENDER_MAX_SIDE,
-                           progress: Callable[[int, int], None] | None = None) -> Path:
-    """Decode `video_path` again, draw skeleton and caption on every frame, write an H.264 MP4."""
+def pose_annotations(pose: PoseSequence, prediction: ClipPrediction) -> Callable[[int, float], Annotation | None]:
+    """What `draw_video` draws on each frame of a clip whose poses are all known: skeleton,
+    exercise and running count. To be called once per frame, in order (the count is streamed)."""
+    tracker = SetTracker()
+
     def annotation(index: int, timestamp_s: float) -> Annotation | None:
         if index >= len(pose):
             return None  # a decoder may yield a trailing frame the pose pass did not see
-        return (pose.landmarks[index], *frame_caption(prediction, index))
+        reps = running_count(tracker, pose.landmarks[index], float(pose.timestamps_s[index]),
+                             prediction.frame_labels[index], pose.aspect_ratio, last=index == len(pose) - 1)
+        return (pose.landmarks[index], *frame_caption(prediction, index, reps))
+    return annotation
 
-    return draw_video(video_path, out_path, annotation, len(pose), max_side, progress)
+
+def render_annotated_video(video_path: str | Path, pose: PoseSequence, prediction: ClipPrediction,
+                           out_path: str | Path, max_side: int = RENDER_MAX_SIDE,
+                           progress: Callable[[int, int], None] | None = None) -> Path:
+    """Decode `video_path` again, draw skeleton, caption and running count on every frame, write
+    an H.264 MP4."""
+    return draw_video(video_path, out_path, pose_annotations(pose, prediction), len(pose), max_side, progress)
 
 
 def draw_video(video_path: str | Path, out_path: str | Path,

@@ -18,8 +18,8 @@ from wpa.train import EpochReport
 
 def timeline_figure(prediction: ClipPrediction, min_confidence: float) -> go.Figure:
     """What was done when: for each exercise, the smoothed confidence on the frames it was
-    recognised, the model's raw per-frame confidence, stretches with nobody as grey bands, and the
-    segments named along the top."""
+    recognised, the model's raw per-frame confidence, stretches with nobody as grey bands, the
+    segments named along the top, and a numbered mark at the end of each repetition."""
     times = prediction.timestamps_s
     labels = np.array(prediction.frame_labels)
     smoothed = np.nan_to_num(prediction.smoothed, nan=0.0)
@@ -42,19 +42,43 @@ def timeline_figure(prediction: ClipPrediction, min_confidence: float) -> go.Fig
                                 hovertemplate="%{x:.2f} s<br>raw top class %{y:.0%}<extra></extra>"))
     figure.add_hline(y=min_confidence, line={"dash": "dot", "color": UNKNOWN_COLOR, "width": 1},
                      annotation_text="unsure below", annotation_position="bottom right")
+    _add_repetition_marks(figure, prediction)
     for segment in prediction.segments:
         if segment.label == NO_PERSON:
             figure.add_vrect(x0=segment.start_s, x1=segment.end_s, fillcolor=NO_PERSON_COLOR, opacity=0.5,
                              line_width=0)
         figure.add_vline(x=segment.start_s, line={"dash": "dash", "color": "rgba(0,0,0,0.3)", "width": 1})
-        figure.add_annotation(x=(segment.start_s + segment.end_s) / 2, y=1.08, yref="y", showarrow=False,
+        figure.add_annotation(x=(segment.start_s + segment.end_s) / 2, y=SEGMENT_NAME_Y, yref="y", showarrow=False,
                               text=f"<b>{readable(segment.label)}</b>",
                               font={"color": color_for(segment.label, prediction.labels), "size": 12})
     figure.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
                          legend={"orientation": "h", "y": -0.25}, xaxis_title="time (s)",
-                         yaxis={"title": "confidence", "range": [0, 1.15], "tickformat": ".0%",
+                         yaxis={"title": "confidence", "range": [0, 1.2], "tickformat": ".0%",
                                 "tickvals": [0, 0.25, 0.5, 0.75, 1]})
     return figure
+
+
+REPETITION_MARK_Y = 1.0  # on the 100 % line, numbered just above it, below the segments' names
+SEGMENT_NAME_Y = 1.13
+
+
+def _add_repetition_marks(figure: go.Figure, prediction: ClipPrediction) -> None:
+    """One mark per repetition, at its end (where a person counts it), numbered within its
+    segment, its start and end in the hover; one trace for them all, so the legend can hide them."""
+    ends, numbers, hovers = [], [], []
+    for segment in prediction.segments:
+        for number, repetition in enumerate(segment.repetitions, start=1):
+            ends.append(repetition.end_s)
+            numbers.append(str(number))
+            hovers.append(f"{readable(segment.label)} rep {number} of {segment.reps}<br>"
+                          f"{repetition.start_s:.2f}–{repetition.end_s:.2f} s ({repetition.duration_s:.1f} s)")
+    if not ends:
+        return
+    figure.add_trace(go.Scatter(
+        x=ends, y=[REPETITION_MARK_Y] * len(ends), mode="markers+text", name="repetition ends",
+        text=numbers, textposition="top center", textfont={"size": 12, "color": "rgb(40,40,40)"},
+        marker={"symbol": "line-ns-open", "size": 14, "color": "rgb(40,40,40)", "line": {"width": 2}},
+        hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>"))
 
 
 def probabilities_figure(prediction: ClipPrediction) -> go.Figure:

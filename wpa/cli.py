@@ -1,12 +1,14 @@
-"""Command line: the same pipeline as the app, for batch use.
+"""Command line: the same pipeline as the app, for batch use. `wpa` once installed (`pip install .`),
+`python -m wpa` in a checkout.
 
-    python -m wpa extract  DATA --out CACHE
-    python -m wpa train    DATA_OR_CACHE_OR_CSV --out MODEL_DIR
-    python -m wpa evaluate DATA_OR_CACHE_OR_CSV --model MODEL_DIR
-    python -m wpa crossval DATA_OR_CACHE_OR_CSV
-    python -m wpa classify VIDEO [VIDEO ...] [--model MODEL_DIR] [--json]
+    wpa extract  DATA --out CACHE
+    wpa train    DATA_OR_CACHE_OR_CSV --out MODEL_DIR
+    wpa evaluate DATA_OR_CACHE_OR_CSV --model MODEL_DIR
+    wpa crossval DATA_OR_CACHE_OR_CSV
+    wpa classify VIDEO_OR_TABLE [...] [--model MODEL_DIR] [--json]
 
-Results go to stdout, progress and problems to stderr.
+Results go to stdout, progress and problems to stderr: progress through one `Progress` (a bar on
+a terminal, plain lines in a log, nothing with --quiet), problems printed directly.
 """
 
 from __future__ import annotations
@@ -22,22 +24,33 @@ from typing import Any
 from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, load_clips,
                          scan_dataset, write_manifest)
 from wpa.errors import WpaError
+from wpa.extraction import ExtractionEngine, engine_for
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
-from wpa.inference import InferenceConfig, classify_video, clip_warnings
+from wpa.inference import (NO_PERSON, InferenceConfig, classify_video, clip_warnings,
+                           count_segment_repetitions, predict_clip)
 from wpa.metrics import Evaluation
 from wpa.model import load_model, save_model
-from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
+from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR, RAY_ADDRESS
 from wpa.pose import PoseOptions
-from wpa.table import write_landmarks_table
+from wpa.progress import Progress
+from wpa.table import ASSUMED_FPS, read_landmarks_csv, write_landmarks_table
 from wpa.train import EpochReport, TrainConfig, cross_validate, evaluate_model, train_model
 from wpa.video import probe_video
 
 
-def main(argv: list[str] | None = None) -> int:
+# All progress of the command being run; main() sets whether it is quiet.
+_progress = Progress()
+
+
+def main(argv: list[str] | None = None, prog: str = "wpa") -> int:
     """Run one command; return the exit status (0 success, 1 failure, 2 usage)."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
+    _progress.quiet = args.quiet
     try:
-        return args.run(args)
+        try:
+            return args.run(args)
+        finally:
+            _progress.close()  # before any error below, so it is not printed into a bar
     except WpaError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -50,8 +63,8 @@ def run_extract(args: argparse.Namespace) -> int:
     scan = scan_dataset(args.data)
     for warning in scan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    extraction = extract_dataset(scan.clips, args.out / CACHE_SUBDIR, _pose_options(args), args.workers,
-                                 _extraction_printer())
+    extraction = extract_dataset(scan.clips, args.out / CACHE_SUBDIR, _pose_options(args),
+                                 progress=_extraction_printer(), engine=_engine(args))
     write_manifest(args.out, scan, extraction)
     table = write_landmarks_table(extraction.clips, args.out / "landmarks.csv") if extraction.clips else None
     frames = sum(len(clip.pose) for clip in extraction.clips)
@@ -70,10 +83,11 @@ def run_train(args: argparse.Namespace) -> int:
     data = _load(args)
     crossval = None
     if args.crossval:
-        crossval = cross_validate(data.clips, config, args.crossval,
-                                  on_fold=lambda fold, folds: _status(f"cross-validation fold {fold + 1}/{folds}"))
+        crossval = cross_validate(data.clips, config, args.crossval, on_fold=_fold_printer())
+        _progress.close(finished=True)
         print(_evaluation_text(crossval, f"grouped {args.crossval}-fold cross-validation"))
-    result = train_model(data.clips, config, on_epoch=_print_epoch)
+    result = train_model(data.clips, config, on_epoch=_epoch_printer())
+    _progress.close()
     if crossval is not None:
         result.model.metrics["cross_validation"] = {**crossval.to_dict(), "folds": args.crossval}
     save_model(result.model, args.out)
@@ -110,8 +124,8 @@ def run_crossval(args: argparse.Namespace) -> int:
     config = _train_config(args)
     data = _load(args)
     started = time.monotonic()
-    evaluation = cross_validate(data.clips, config, args.folds,
-                                on_fold=lambda fold, folds: _status(f"fold {fold + 1}/{folds}"))
+    evaluation = cross_validate(data.clips, config, args.folds, on_fold=_fold_printer())
+    _progress.close(finished=True)
     if args.json:
         print(json.dumps({**evaluation.to_dict(), "folds": args.folds, "train_config": asdict(config),
                           "seconds": round(time.monotonic() - started, 1)}, indent=1))
@@ -124,31 +138,74 @@ def run_classify(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     config = InferenceConfig(min_confidence=args.min_confidence)
     failed = 0
-    for video in args.videos:
-        started = time.monotonic()
-        try:
-            info = probe_video(video)
-            pose, prediction = classify_video(video, model, _pose_options(args), config,
-                                              progress=_frame_printer(Path(video).name), info=info)
-        except WpaError as error:
-            failed += 1
-            _status("")
-            print(f"error: {error}", file=sys.stderr)
-            record: dict[str, Any] = {"video": str(video), "label": None, "confidence": None, "frames": 0,
-                                      "frames_with_pose": 0, "segments": [], "warnings": [], "error": str(error)}
-        else:
-            _status("")
-            record = {"video": str(video), **prediction.summary(), "people": pose.people,
-                      "warnings": clip_warnings(pose, info.duration_s), "error": None,
-                      "seconds": round(time.monotonic() - started, 2)}
-            for warning in record["warnings"]:
-                print(f"warning: {video}: {warning}", file=sys.stderr)
-        print(json.dumps(record) if args.json else _prediction_text(record), flush=True)
+    for source in args.videos:
+        records = _classify_table(source, model, config) if _is_table(source) else \
+            [_classify_one_video(source, model, config, args)]
+        for record in records:
+            failed += record["error"] is not None
+            print(json.dumps(record) if args.json else _prediction_text(record), flush=True)
     return 1 if failed else 0
 
 
+def _is_table(path: Path) -> bool:
+    """Whether `classify` reads `path` as a landmarks table rather than a video."""
+    return path.suffix.lower() == ".csv"
+
+
+def _classify_one_video(video: Path, model, config: InferenceConfig, args: argparse.Namespace) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        info = probe_video(video)
+        pose, prediction = classify_video(video, model, _pose_options(args), config,
+                                          progress=_frame_printer(Path(video).name), info=info)
+    except WpaError as error:
+        _progress.close()
+        print(f"error: {error}", file=sys.stderr)
+        return _error_record(video, error)
+    _progress.close()
+    record = {"video": str(video), **prediction.summary(), "people": pose.people,
+              "warnings": clip_warnings(pose, info.duration_s), "error": None,
+              "seconds": round(time.monotonic() - started, 2)}
+    for warning in record["warnings"]:
+        print(f"warning: {video}: {warning}", file=sys.stderr)
+    return record
+
+
+def _classify_table(table: Path, model, config: InferenceConfig) -> list[dict[str, Any]]:
+    """One record per clip of a landmarks table (`wpa.table.read_landmarks_csv`): the poses are
+    already there, so only the model and the repetition counter run."""
+    started = time.monotonic()
+    try:
+        clips, notes = read_landmarks_csv(table)
+    except WpaError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return [{**_error_record(table, error), "clip": None}]
+    for note in notes:
+        print(f"note: {table}: {note}", file=sys.stderr)
+    records = []
+    for clip in clips:
+        prediction = count_segment_repetitions(predict_clip(model, clip.pose, config), clip.pose)
+        record = {"video": str(table), "clip": clip.clip_id, **prediction.summary(), "people": clip.pose.people,
+                  "warnings": clip_warnings(clip.pose), "error": None,
+                  "seconds": round(time.monotonic() - started, 2)}
+        for warning in record["warnings"]:
+            print(f"warning: {table} [{clip.clip_id}]: {warning}", file=sys.stderr)
+        records.append(record)
+        started = time.monotonic()
+    return records
+
+
+def _error_record(path: Path, error: Exception) -> dict[str, Any]:
+    return {"video": str(path), "label": None, "confidence": None, "frames": 0, "frames_with_pose": 0,
+            "reps": None, "segments": [], "warnings": [], "error": str(error)}
+
+
+def _engine(args: argparse.Namespace) -> ExtractionEngine:
+    return engine_for(args.ray, args.workers, args.ray_shared_paths)
+
+
 def _load(args: argparse.Namespace):
-    data = load_clips(args.source, args.cache, _pose_options(args), args.workers, _extraction_printer())
+    data = load_clips(args.source, args.cache, _pose_options(args), progress=_extraction_printer(), engine=_engine(args))
     for note in data.notes:
         print(f"note: {note}", file=sys.stderr)
     _report_failures(data.failures)
@@ -168,45 +225,74 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def _print_epoch(report: EpochReport) -> None:
-    validation = (f"val loss {report.val_loss:.4f} acc {report.val_accuracy:.3f}"
-                  if report.val_loss is not None else "no validation")
-    print(f"epoch {report.epoch:3d}/{report.max_epochs}  train loss {report.train_loss:.4f} "
-          f"acc {report.train_accuracy:.3f}  {validation}  lr {report.learning_rate:.2e}"
-          f"{'  *' if report.best else ''}", file=sys.stderr, flush=True)
+def _epoch_printer():
+    """Training progress: epochs done of the most, and the latest losses and accuracies."""
+    task = None
+
+    def show(report: EpochReport) -> None:
+        nonlocal task
+        if task is None:
+            task = _progress.task("training", report.max_epochs, "epoch")
+        validation = (f"val loss {report.val_loss:.4f} acc {report.val_accuracy:.3f}"
+                      if report.val_loss is not None else "no validation")
+        line = (f"epoch {report.epoch:3d}/{report.max_epochs}  train loss {report.train_loss:.4f} "
+                f"acc {report.train_accuracy:.3f}  {validation}  lr {report.learning_rate:.2e}"
+                f"{'  *' if report.best else ''}")
+        task.update(report.epoch, line=line, postfix=f"loss {report.train_loss:.4f}, " + (
+            f"val acc {report.val_accuracy:.3f}" if report.val_accuracy is not None else "no validation"))
+    return show
+
+
+def _fold_printer():
+    """Cross-validation progress: folds started of all."""
+    task = None
+
+    def show(fold: int, folds: int) -> None:
+        nonlocal task
+        if task is None:
+            task = _progress.task("cross-validation", folds, "fold")
+        task.update(fold, line=f"cross-validation fold {fold + 1}/{folds}")
+    return show
 
 
 def _extraction_printer():
+    """Extraction progress: clips done of all, frames/s and time left."""
+    task = None
+
     def show(progress: ExtractionProgress) -> None:
+        nonlocal task
+        if task is None:
+            task = _progress.task("poses", progress.total, "clip", rate_shown_by_caller=True,
+                                  elapsed_s=progress.elapsed_s)
         final = progress.done == progress.total
-        if progress.from_cache and not final and not sys.stderr.isatty():
-            return  # a log file needs no line per cached clip
-        state = "cached" if progress.from_cache else (f"skipped: {progress.error}" if progress.error else "done")
-        rate = f", {progress.frames_per_second:.0f} frames/s" if progress.frames else ""
-        left = ""
-        if progress.frames and not final:
-            left = f", ~{progress.elapsed_s / progress.done * (progress.total - progress.done):.0f} s left"
-        _status(f"poses {progress.done}/{progress.total}: {progress.clip.clip_id} ({state}){rate}{left}", final=final)
+        rate = f"{progress.frames_per_second:.0f} frames/s" if progress.frames else ""
+        line = None
+        if not progress.from_cache or final:  # a log needs no line per cached clip
+            state = "cached" if progress.from_cache else (f"skipped: {progress.error}" if progress.error else "done")
+            left = ""
+            if progress.frames and not final:
+                left = f", ~{progress.elapsed_s / progress.done * (progress.total - progress.done):.0f} s left"
+            line = (f"poses {progress.done}/{progress.total}: {progress.clip.clip_id} ({state})"
+                    f"{', ' + rate if rate else ''}{left}")
+        task.update(progress.done, postfix=rate, line=line)
+        if final:
+            task.close()
     return show
 
 
 def _frame_printer(name: str):
-    started = time.monotonic()
+    """Progress through one video: frames done of those expected, and frames/s."""
+    task = None
 
     def show(done: int, expected: int) -> None:
+        nonlocal task
+        if task is None:
+            task = _progress.task(name, expected, "frame", leave=False)
+        line = None
         if done % 30 == 0:
-            rate = done / max(time.monotonic() - started, 1e-6)
-            _status(f"{name}: frame {done}/{expected or '?'} ({rate:.0f} frames/s)")
+            line = f"{name}: frame {done}/{expected or '?'} ({done / max(task.elapsed_s, 1e-6):.0f} frames/s)"
+        task.update(done, line=line)
     return show
-
-
-def _status(text: str, final: bool = False) -> None:
-    """Progress on stderr: one line rewritten in place on a terminal, plain lines otherwise."""
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\033[K" + text + ("\n" if final else ""))
-    elif text:
-        sys.stderr.write(text + "\n")
-    sys.stderr.flush()
 
 
 def _report_failures(failures) -> None:
@@ -227,26 +313,47 @@ def _evaluation_text(evaluation: Evaluation, title: str) -> str:
 
 
 def _prediction_text(record: dict[str, Any]) -> str:
+    """A record as lines for a person: the headline ("squat · 12 reps (87%), ...") and each segment."""
+    name = record["video"] + (f" [{record['clip']}]" if record.get("clip") else "")
     if record["error"]:
-        return f"{record['video']}: error: {record['error']}"
-    head = f"{record['video']}: {record['label']} ({record['confidence']:.0%}), " \
+        return f"{name}: error: {record['error']}"
+    head = f"{name}: {record['label']}{_reps_text(record['label'], record['reps'])} ({record['confidence']:.0%}), " \
            f"{record['frames_with_pose']}/{record['frames']} frames with a person"
-    segments = [f"  {s['start_s']:7.2f}-{s['end_s']:7.2f} s  {s['label']} ({s['confidence']:.0%})" for s in record["segments"]]
+    segments = [f"  {s['start_s']:7.2f}-{s['end_s']:7.2f} s  {s['label']}{_reps_text(s['label'], s['reps'])} "
+                f"({s['confidence']:.0%})" for s in record["segments"]]
     return "\n".join([head] + segments)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m wpa", description="Recognise workout exercises in video.")
+def _reps_text(label: str, reps: int) -> str:
+    """" · 12 reps" after a label; nothing after NO_PERSON, where nothing is counted."""
+    if label == NO_PERSON:
+        return ""
+    return f" · {reps} rep{'' if reps == 1 else 's'}"
+
+
+def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Recognise workout exercises in video.")
+    quiet_help = "no progress on stderr (errors and warnings still print)"
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def pose_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--pose-model", type=Path, help="PoseLandmarker .task file (default: the shipped full model)")
         command.add_argument("--max-side", type=int, help="scale frames so no side exceeds this many pixels")
 
+    def engine_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--workers", type=int, help="parallel extraction processes (default: one per core)")
+        command.add_argument("--ray", metavar="ADDRESS", default=RAY_ADDRESS,
+                             help="extract on a Ray cluster: `auto`, or HOST:PORT of its head (default: $WPA_RAY_ADDRESS, "
+                                  "else this machine)")
+        command.add_argument("--ray-shared-paths", action="store_true",
+                             help="Ray workers read the clips from the same paths (a folder all nodes share) "
+                                  "instead of being sent their bytes")
+
     def data_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("source", type=Path, help="folder of class folders, zip of class folders, folder made by `extract`, or landmarks CSV")
         command.add_argument("--cache", type=Path, default=POSE_CACHE_DIR, help="pose cache folder (default: %(default)s)")
-        command.add_argument("--workers", type=int, help="parallel extraction processes (default: one per core)")
+        engine_options(command)
         pose_options(command)
 
     def training_options(command: argparse.ArgumentParser) -> None:
@@ -265,7 +372,7 @@ def _parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", help="extract poses of a dataset into a cache folder")
     extract.add_argument("data", type=Path, help="folder with one sub-folder of clips per exercise")
     extract.add_argument("--out", type=Path, required=True, help="cache folder to write")
-    extract.add_argument("--workers", type=int, help="parallel processes (default: one per core)")
+    engine_options(extract)
     pose_options(extract)
     extract.set_defaults(run=run_extract)
 
@@ -293,12 +400,23 @@ def _parser() -> argparse.ArgumentParser:
     crossval.add_argument("--json", action="store_true", help="print the full evaluation as JSON")
     crossval.set_defaults(run=run_crossval)
 
-    classify = commands.add_parser("classify", help="classify videos")
-    classify.add_argument("videos", nargs="+", type=Path)
+    classify = commands.add_parser(
+        "classify", help="classify videos (or landmarks tables) and count the repetitions",
+        description="Name the exercise of each video and count its repetitions. A landmarks table "
+                    "(a .csv file: wpa's own, as `extract` writes, or the original notebook's layout "
+                    "x0..x32, y0..y32, z0..z32, label) can stand in for a video: each of its clips is "
+                    "classified and counted from the poses in it. The original layout has no timestamps, "
+                    f"clip ids or frame size: its frames are taken as 1/{ASSUMED_FPS:g} s apart, each run of "
+                    "rows with one label as one clip, and the frame as square.")
+    classify.add_argument("videos", nargs="+", type=Path, metavar="VIDEO_OR_TABLE",
+                          help="a video file, or a landmarks table (.csv): one result per clip in it")
     classify.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
-    classify.add_argument("--json", action="store_true", help="one JSON object per video, one per line")
+    classify.add_argument("--json", action="store_true",
+                          help="one JSON object per video (per clip of a table), one per line")
     classify.add_argument("--min-confidence", type=float, default=InferenceConfig().min_confidence,
                           help="below this the label is 'unknown' (default: %(default)s)")
     pose_options(classify)
     classify.set_defaults(run=run_classify)
+    for command in commands.choices.values():  # --quiet also after the command: `wpa train ... -q`
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=quiet_help)
     return parser

@@ -1,38 +1,31 @@
 """Training data: a folder of class folders (`DATA/<exercise>/<clip>`) turned into pose sequences.
 
-Clips are extracted in parallel processes, each cached on disk by the clip's content hash and the
-pose settings, so a second run re-extracts nothing. Unreadable clips are skipped and reported.
+Clips are extracted by an engine of `wpa.extraction` (processes on this machine, or tasks on a Ray
+cluster), each cached on disk by the clip's content hash and the pose settings (`wpa.pose_cache`),
+so a second run re-extracts nothing. Unreadable clips are skipped and reported.
 A dataset can also come from a landmarks CSV (see `read_landmarks_csv`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import selectors
-import subprocess
-import sys
 import tempfile
 import time
-import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from wpa.archive import unpack_dataset_zip
-from wpa.errors import Cancelled, DatasetError, VideoError, WpaError
-from wpa.files import write_text_atomic, written_atomically
-from wpa.paths import POSE_CACHE_DIR, REPO_DIR
-from wpa.pose import NUM_LANDMARKS, PoseOptions, PoseSequence, extract_pose
+from wpa.errors import Cancelled, DatasetError, VideoError
+from wpa.extraction import ExtractionEngine, ExtractionTask, LocalEngine
+from wpa.files import write_text_atomic
+from wpa.paths import POSE_CACHE_DIR
+from wpa.pose import PoseOptions, PoseSequence
+from wpa.pose_cache import PoseCache
 from wpa.video import VIDEO_EXTENSIONS, probe_video
 
-# Bump when extraction changes what it stores, so old cache entries are not reused.
-EXTRACTOR_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "wpa-pose-dataset"
 CACHE_SUBDIR = "poses"  # where `python -m wpa extract --out CACHE` keeps its entries
@@ -182,14 +175,17 @@ def scan_dataset(root: str | Path) -> DatasetScan:
 def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE_DIR,
                     options: PoseOptions | None = None, workers: int | None = None,
                     progress: Callable[[ExtractionProgress], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> Extraction:
-    """Pose sequences of `clips`, from the cache where possible, else extracted in `workers`
-    processes (default: one per CPU core). Clips that cannot be read are reported, not raised.
+                    should_stop: Callable[[], bool] | None = None,
+                    engine: ExtractionEngine | None = None) -> Extraction:
+    """Pose sequences of `clips`, from the cache where possible, else extracted by `engine`
+    (default: `LocalEngine(workers)`, one process per CPU core; `wpa.extraction.RayEngine` runs
+    them on a Ray cluster). Clips that cannot be read are reported, not raised.
 
     `should_stop` is asked after each clip; when it answers True, clips not yet started are
-    dropped, the ones in progress finish (and are cached), and Cancelled is raised.
+    dropped, the ones in progress are stopped, and Cancelled is raised.
     """
     clips, options = list(clips), options or PoseOptions()
+    engine = engine or LocalEngine(workers)
     cache = PoseCache(cache_dir, options)
     started, frames, outcome = time.monotonic(), 0, Extraction()
     poses: dict[ClipRef, PoseSequence] = {}
@@ -200,7 +196,7 @@ def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE
                                         frames=frames, elapsed_s=time.monotonic() - started,
                                         from_cache=from_cache, error=error))
 
-    keys, todo = {}, []
+    keys, todo = {}, {}
     for clip in clips:
         try:
             keys[clip] = cache.key(clip.path)
@@ -210,20 +206,20 @@ def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE
             continue
         cached = cache.load(keys[clip])
         if cached is None:
-            todo.append(clip)
+            todo[ExtractionTask(clip.path, keys[clip])] = clip
         else:
             poses[clip] = cached
             outcome.reused += 1
             report(clip, from_cache=True)
 
-    extractions = _run_extractions(todo, keys, cache, options, workers)
+    extractions = engine.run(list(todo), cache, options)
     try:
-        for clip, result in extractions:
+        for task, result in extractions:
+            clip = todo[task]
             if isinstance(result, str):
                 outcome.failures.append((clip, result))
                 report(clip, from_cache=False, error=result)
             else:
-                cache.save(keys[clip], result)
                 poses[clip] = result
                 frames += len(result)
                 report(clip, from_cache=False)
@@ -234,53 +230,6 @@ def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE
 
     outcome.clips = [Clip(clip.clip_id, clip.label, poses[clip], clip.path, keys[clip]) for clip in clips if clip in poses]
     return outcome
-
-
-class PoseCache:
-    """Pose sequences on disk, one `.npz` per (clip content, pose settings).
-
-    Entries are written atomically and read without pickle; an entry that cannot be read back is
-    treated as missing, so a damaged file is simply extracted again.
-    """
-
-    def __init__(self, directory: str | Path, options: PoseOptions):
-        self.directory = Path(directory)
-        self._settings = _settings_digest(options)
-
-    def key(self, video_path: Path) -> str:
-        """The entry name for a clip: its content hash combined with the pose settings."""
-        digest = hashlib.sha256()
-        with open(video_path, "rb") as video:
-            for block in iter(lambda: video.read(1 << 20), b""):
-                digest.update(block)
-        return f"{digest.hexdigest()[:32]}-{self._settings}"
-
-    def load(self, key: str) -> PoseSequence | None:
-        """The cached poses for `key`, or None when absent or unreadable."""
-        path = self.directory / f"{key}.npz"
-        if not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                pose = PoseSequence(
-                    landmarks=stored["landmarks"], world_landmarks=stored["world_landmarks"],
-                    timestamps_s=stored["timestamps_s"], fps=float(stored["fps"]),
-                    frame_size=(int(stored["frame_size"][0]), int(stored["frame_size"][1])),
-                    people=int(stored["people"]) if "people" in stored and stored["people"] >= 0 else None,
-                )
-        except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):
-            return None
-        frames = len(pose.timestamps_s)
-        if pose.landmarks.shape != (frames, NUM_LANDMARKS, 4) or pose.world_landmarks.shape != (frames, NUM_LANDMARKS, 3):
-            return None
-        return pose
-
-    def save(self, key: str, pose: PoseSequence) -> None:
-        """Store `pose` under `key` (write to a temporary file, then rename over)."""
-        with written_atomically(self.directory / f"{key}.npz") as temporary:  # keeps .npz, as np.savez wants
-            np.savez(temporary, landmarks=pose.landmarks, world_landmarks=pose.world_landmarks,
-                     timestamps_s=pose.timestamps_s, fps=np.float64(pose.fps), frame_size=np.array(pose.frame_size),
-                     people=np.int64(-1 if pose.people is None else pose.people))
 
 
 def write_manifest(directory: str | Path, scan: DatasetScan, extraction: Extraction) -> Path:
@@ -330,90 +279,6 @@ def read_cached_dataset(directory: str | Path, options: PoseOptions | None = Non
         raise DatasetError(f"{len(missing)} clip(s) of {directory} are neither cached nor at their recorded "
                            f"path ({', '.join(missing[:5])}...). Run `python -m wpa extract` again.")
     return clips
-
-
-def _run_extractions(clips: list[ClipRef], keys: dict[ClipRef, str], cache: PoseCache, options: PoseOptions,
-                     workers: int | None) -> Iterator[tuple[ClipRef, PoseSequence | str]]:
-    """Yield (clip, PoseSequence or error message) as extractions finish."""
-    workers = max(1, min(workers or os.cpu_count() or 1, len(clips)))
-    if workers == 1:
-        for clip in clips:
-            yield clip, extract_or_explain(clip.path, options)
-    else:
-        yield from _run_in_workers(clips, keys, cache, options, workers)
-
-
-def _run_in_workers(clips: list[ClipRef], keys: dict[ClipRef, str], cache: PoseCache, options: PoseOptions,
-                    workers: int) -> Iterator[tuple[ClipRef, PoseSequence | str]]:
-    """Extract in `workers` processes of `wpa.extraction_worker`, one clip each at a time.
-
-    Plain child processes with a pipe rather than multiprocessing: a spawned multiprocessing child
-    imports the parent's __main__, which inside `streamlit run` is the page script. Closing this
-    generator kills the workers at once.
-    """
-    # Longest first (file size stands in for length), so that no long clip is left to run alone at the end.
-    waiting = sorted(clips, key=lambda clip: clip.path.stat().st_size, reverse=True)
-    settings = {**asdict(options), "model_path": str(options.model_path)}
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
-    busy: dict[subprocess.Popen, ClipRef] = {}
-    selector = selectors.DefaultSelector()
-
-    def start_worker() -> subprocess.Popen:
-        worker = subprocess.Popen([sys.executable, "-m", "wpa.extraction_worker"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True, env=environment)
-        selector.register(worker.stdout, selectors.EVENT_READ, worker)
-        return worker
-
-    def give_work(worker: subprocess.Popen) -> None:
-        clip = waiting.pop(0)
-        request = {"video": str(clip.path), "key": keys[clip], "cache": str(cache.directory), "options": settings}
-        worker.stdin.write(json.dumps(request) + "\n")
-        worker.stdin.flush()
-        busy[worker] = clip
-
-    started = [start_worker() for _ in range(workers)]
-    try:
-        for worker in started:
-            give_work(worker)
-        while busy:
-            for event, _ in selector.select():
-                worker = event.data
-                answer = worker.stdout.readline()
-                clip = busy.pop(worker)
-                if not answer:  # the worker died (a crash inside the pose model, killed for memory...)
-                    selector.unregister(worker.stdout)
-                    yield clip, "pose extraction crashed on this clip (the worker process ended)"
-                    if waiting:
-                        worker = start_worker()
-                        started.append(worker)
-                else:
-                    error = json.loads(answer)["error"]
-                    yield clip, error or cache.load(keys[clip]) or "the extracted poses could not be stored"
-                if waiting:
-                    give_work(worker)
-    finally:
-        selector.close()
-        for worker in started:
-            worker.kill()
-            worker.wait()
-
-
-def extract_or_explain(path: Path, options: PoseOptions) -> PoseSequence | str:
-    """The poses of one clip, or why it cannot be read."""
-    try:
-        pose = extract_pose(path, options)
-    except WpaError as error:
-        return str(error)
-    if len(pose) == 0:
-        return "no frames could be decoded"
-    return pose
-
-
-def _settings_digest(options: PoseOptions) -> str:
-    model = hashlib.sha256(Path(options.model_path).read_bytes()).hexdigest() if Path(options.model_path).is_file() else "missing"
-    settings = json.dumps([EXTRACTOR_VERSION, model, options.min_detection_confidence, options.min_presence_confidence,
-                           options.min_tracking_confidence, options.max_side])
-    return hashlib.sha256(settings.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -497,10 +362,11 @@ class LoadedData:
 
 
 def load_clips(source: str | Path, cache_dir: str | Path = POSE_CACHE_DIR, options: PoseOptions | None = None,
-               workers: int | None = None, progress: Callable[[ExtractionProgress], None] | None = None) -> LoadedData:
+               workers: int | None = None, progress: Callable[[ExtractionProgress], None] | None = None,
+               engine: ExtractionEngine | None = None) -> LoadedData:
     """Clips from any source the CLI and pages accept: a folder of class folders (extracted with
-    the cache), a zip archive of class folders, a folder written by `python -m wpa extract` (its
-    manifest), or a landmarks CSV."""
+    the cache, by `engine` as in `extract_dataset`), a zip archive of class folders, a folder
+    written by `python -m wpa extract` (its manifest), or a landmarks CSV."""
     from wpa.table import read_landmarks_csv  # table builds on this module's Clip
 
     source = Path(source)
@@ -511,13 +377,13 @@ def load_clips(source: str | Path, cache_dir: str | Path = POSE_CACHE_DIR, optio
         # Unpacked (safely: see wpa.archive) into a fresh temporary folder; the poses are cached,
         # so the videos are not needed once extracted.
         with tempfile.TemporaryDirectory(prefix="wpa-zip-") as folder:
-            return load_clips(unpack_dataset_zip(source, folder), cache_dir, options, workers, progress)
+            return load_clips(unpack_dataset_zip(source, folder), cache_dir, options, workers, progress, engine)
     if (source / MANIFEST_NAME).is_file():
         return LoadedData(clips=read_cached_dataset(source, options))
     if source.is_file():
         raise DatasetError(f"{source.name}: give a folder of class folders, a zip of class folders, a folder "
                            "made by `python -m wpa extract`, or a landmarks .csv file.")
     scan = scan_dataset(source)
-    extraction = extract_dataset(scan.clips, cache_dir, options, workers, progress)
+    extraction = extract_dataset(scan.clips, cache_dir, options, workers, progress, engine=engine)
     return LoadedData(clips=extraction.clips, notes=scan.warnings,
                       failures=[(clip.clip_id, reason) for clip, reason in extraction.failures])

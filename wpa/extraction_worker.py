@@ -1,4 +1,4 @@
-"""A pose-extraction worker process, started by wpa.dataset (one per CPU core).
+"""A pose-extraction worker process, started by wpa.extraction.LocalEngine (one per CPU core).
 
 It reads requests from stdin, one JSON object per line — {"video", "key", "cache", "options"} —
 extracts the clip's poses, stores them in the pose cache under `key`, and answers one JSON line on
@@ -11,8 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from wpa.dataset import PoseCache, extract_or_explain
+from wpa.extraction import extract_or_explain
 from wpa.pose import PoseOptions
+from wpa.pose_cache import PoseCache
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from wpa.model import ExerciseModel
 from wpa.pose import PoseOptions, PoseSequence, extract_pose
+from wpa.reps import RepConfig, Repetition, count_repetitions
 from wpa.video import VideoInfo
 
 UNKNOWN = "unknown"
@@ -46,10 +47,15 @@ class Segment:
     start_s: float
     end_s: float
     confidence: float  # mean smoothed probability of `label` over the segment's frames (0 for NO_PERSON)
+    repetitions: tuple[Repetition, ...] = ()  # counted by `count_segment_repetitions`
 
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+    @property
+    def reps(self) -> int:
+        return len(self.repetitions)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,15 @@ class ClipPrediction:
     def frames_with_pose(self) -> int:
         return int(self.present.sum())
 
+    @property
+    def repetitions(self) -> tuple[Repetition, ...]:
+        """Every repetition of every segment, in time order (none before `count_segment_repetitions`)."""
+        return tuple(repetition for segment in self.segments for repetition in segment.repetitions)
+
+    @property
+    def reps(self) -> int:
+        return len(self.repetitions)
+
     def top(self, count: int = 3) -> list[tuple[str, float]]:
         """The `count` most likely classes of the whole clip, with their mean probabilities."""
         if not self.present.any():
@@ -92,8 +107,11 @@ class ClipPrediction:
             "frames": len(self.timestamps_s),
             "frames_with_pose": self.frames_with_pose,
             "duration_s": round(_end_time(self.timestamps_s), 3),
+            "reps": self.reps,
             "segments": [{"label": s.label, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3),
-                          "confidence": round(s.confidence, 4)} for s in self.segments],
+                          "confidence": round(s.confidence, 4), "reps": s.reps,
+                          "rep_times_s": [[round(r.start_s, 3), round(r.end_s, 3)] for r in s.repetitions]}
+                         for s in self.segments],
         }
 
 
@@ -117,16 +135,61 @@ def predict_clip(model: ExerciseModel, pose: PoseSequence, config: InferenceConf
     )
 
 
+def count_segment_repetitions(prediction: ClipPrediction, pose: PoseSequence,
+                              config: RepConfig = RepConfig()) -> ClipPrediction:
+    """`prediction` with the repetitions of each of its segments where someone is moving: an
+    exercise's, and UNKNOWN's too (an exercise the model was not trained on is still one), never
+    NO_PERSON's.
+
+    The counter (`wpa.reps.count_repetitions`) runs once over each stretch of one exercise (see
+    `counting_stretches`), and each repetition goes to the segment that holds its middle: a
+    repetition where two segments meet is neither lost nor counted twice, and a moment the model
+    was unsure does not cut a set in two. Getting into position or resting is left out by the
+    counter itself."""
+    segments = prediction.segments
+    found: list[list[Repetition]] = [[] for _ in segments]
+    for stretch in counting_stretches(segments):
+        start_s, end_s = segments[stretch[0]].start_s, segments[stretch[-1]].end_s
+        for repetition in count_repetitions(pose, start_s, end_s, config).repetitions:
+            middle = (repetition.start_s + repetition.end_s) / 2
+            owner = next((i for i in stretch if middle < segments[i].end_s), stretch[-1])
+            found[owner].append(repetition)
+    return replace(prediction, segments=tuple(replace(segment, repetitions=tuple(repetitions))
+                                              for segment, repetitions in zip(segments, found)))
+
+
+def counting_stretches(segments: tuple[Segment, ...]) -> list[list[int]]:
+    """The segments (their indices) that show one exercise in a row: runs of segments with someone
+    in view, cut where another exercise starts; an UNKNOWN segment joins the run it is in."""
+    stretches: list[list[int]] = []
+    exercise = None  # the known exercise of the last stretch, if it has one yet
+    for index, segment in enumerate(segments):
+        if segment.label == NO_PERSON:
+            exercise = None
+            continue
+        joins = (stretches and stretches[-1][-1] == index - 1
+                 and (segment.label == UNKNOWN or exercise in (None, segment.label)))
+        if joins:
+            stretches[-1].append(index)
+        else:
+            stretches.append([index])
+            exercise = None
+        if segment.label != UNKNOWN:
+            exercise = segment.label
+    return stretches
+
+
 def classify_video(video_path: str | Path, model: ExerciseModel, pose_options: PoseOptions | None = None,
                    config: InferenceConfig = InferenceConfig(),
                    progress: Callable[[int, int], None] | None = None,
                    info: VideoInfo | None = None) -> tuple[PoseSequence, ClipPrediction]:
-    """Pose estimation then classification of one video file (raises VideoError if unreadable).
+    """Pose estimation, classification, then the repetitions of each segment, of one video file
+    (raises VideoError if unreadable).
     A long clip is split among one pose model per core (see `extract_pose`); the people in view
     are counted (`PoseSequence.people`). `info`: the clip's `probe_video`, if the caller has it."""
     pose = extract_pose(video_path, pose_options, progress=progress, parts=os.cpu_count() or 1, count_people=True,
                         info=info)
-    return pose, predict_clip(model, pose, config)
+    return pose, count_segment_repetitions(predict_clip(model, pose, config), pose)
 
 
 def clip_warnings(pose: PoseSequence, declared_duration_s: float = 0.0) -> list[str]:

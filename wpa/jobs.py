@@ -19,9 +19,10 @@ from pathlib import Path
 
 from wpa.dataset import Clip, ExtractionProgress, extract_dataset, scan_dataset
 from wpa.errors import Cancelled, DatasetError, WpaError
+from wpa.extraction import ExtractionEngine, engine_for
 from wpa.metrics import Evaluation
 from wpa.model import ExerciseModel
-from wpa.paths import POSE_CACHE_DIR
+from wpa.paths import POSE_CACHE_DIR, RAY_ADDRESS
 from wpa.table import read_landmarks_csv
 from wpa.train import EpochReport, TrainConfig, TrainingResult, evaluate_model, train_model
 
@@ -72,7 +73,8 @@ class TrainingJob:
     """One training run in a background thread. Use `BOARD.start(...)` rather than making one."""
 
     def __init__(self, name: str, source: DataSource, config: TrainConfig, active_model: ExerciseModel | None,
-                 active_name: str, cache_dir: Path = POSE_CACHE_DIR, workers: int | None = None):
+                 active_name: str, cache_dir: Path = POSE_CACHE_DIR, workers: int | None = None,
+                 engine: ExtractionEngine | None = None):
         self.id = uuid.uuid4().hex[:12]
         self.name, self.source, self.config = name, source, config
         self.fingerprint = job_fingerprint(source, config)
@@ -80,7 +82,9 @@ class TrainingJob:
         self.comparison: Comparison | None = None
         self.clips: list[Clip] = []
         self._active_model, self._active_name = active_model, active_name
-        self._cache_dir, self._workers = cache_dir, workers
+        self._cache_dir = cache_dir
+        self._engine = engine or engine_for(RAY_ADDRESS, workers)
+        self.extraction_where = self._engine.where
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._state, self._message = "loading", "Reading the data…"
@@ -145,7 +149,7 @@ class TrainingJob:
             clips, _ = read_landmarks_csv(self.source.path)
             return clips
         scan = scan_dataset(self.source.path)
-        extraction = extract_dataset(scan.clips, self._cache_dir, workers=self._workers, progress=self._on_extraction,
+        extraction = extract_dataset(scan.clips, self._cache_dir, engine=self._engine, progress=self._on_extraction,
                                      should_stop=self._cancel.is_set)
         if not extraction.clips:
             reasons = "; ".join(f"{clip.clip_id}: {reason}" for clip, reason in extraction.failures[:3])

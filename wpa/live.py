@@ -6,8 +6,12 @@ that the features' window needs, and an exponential smoother of the class probab
 classifier itself is shared between sessions, read-only.
 
 `process_frame` is called by streamlit-webrtc in its own thread; the page reads `latest()`,
-`history()` and `stats()` from its script thread. A lock keeps them apart. The frame callback
-never raises: whatever happens, a frame goes back to the browser.
+`history()`, `stats()`, `current_set()` and `sets()` from its script thread. A lock keeps them
+apart. The frame callback never raises: whatever happens, a frame goes back to the browser.
+
+Repetitions: a `wpa.sets.SetTracker` (one per session, fed from `_classify` under the lock) turns
+the stream of labels and poses into sets, each counted by its own `wpa.reps.RepCounter`, and keeps
+the log of the sets done in the browser session (it outlives STOP and START; `reset_sets` clears it).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from wpa.features import FEATURE_SETS
 from wpa.inference import NO_PERSON, UNKNOWN, readable
 from wpa.model import ExerciseModel
 from wpa.pose import NUM_LANDMARKS, PoseEstimator, PoseOptions, PoseSequence
+from wpa.sets import SetTracker, WorkoutSet
 from wpa.video import to_upright_rgb
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,7 @@ class LiveReading:
     confidence: float  # smoothed probability of the most likely exercise (0 with nobody)
     top: tuple[tuple[str, float], ...]  # the three most likely exercises, smoothed
     milliseconds: float  # time this frame took to process
+    reps: int = 0  # repetitions of the current set (0 when no set is running)
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,10 @@ class LiveSession:
     """Pose → features → MLP → smoothing for one stream. See the module docstring."""
 
     def __init__(self, model: ExerciseModel, settings: LiveSettings = LiveSettings(),
-                 pose_options: PoseOptions | None = None):
+                 pose_options: PoseOptions | None = None, clock=time.monotonic):
         self._lock = threading.Lock()
+        self._clock = clock  # seconds, increasing (tests pass a clock that runs at the camera's pace)
+        self._sets = SetTracker()
         self._model, self._settings = model, settings
         self._pose_options = pose_options or PoseOptions()
         self._estimator: PoseEstimator | None = None
@@ -106,6 +114,7 @@ class LiveSession:
             if self._estimator is not None:
                 self._estimator.close()
                 self._estimator = None
+                self._sets.stop()  # the set being done goes to the log now, its last repetition counted
                 stats = self._stats_locked()
                 log.info("live session ended: %d frames classified, %.1f frames/s, median %.1f ms, last label %s",
                          stats.frames, stats.frames_per_second, stats.median_ms,
@@ -119,6 +128,7 @@ class LiveSession:
                 self._window_s = FEATURE_SETS[model.feature_set].window_s
                 self._poses.clear()
                 self._smoothed = None
+                self._sets.stop()  # another model's labels: the set it was counting ends here
             self._settings = settings
 
     # --- the frame callback ---------------------------------------------------------------
@@ -142,17 +152,20 @@ class LiveSession:
         if self._estimator is None:  # the page prepares one before START; if it could not, do it now
             self.prepare()
         with self._lock:
-            now = time.monotonic() - self._started
+            now = self._clock() - self._started
             self._frame_size = (image.shape[1], image.shape[0])
             found = self._estimator.detect(image, now)
             reading = self._classify(found, now)
             settings, labels = self._settings, self._model.labels
+            counting = self._sets.exercise is not None
         if found is not None:
             draw_skeleton(image, found[0])
         if settings.mirror_view:
             image = np.fliplr(image).copy()
         caption = readable(reading.label) if reading.label in (NO_PERSON, UNKNOWN) else \
             f"{readable(reading.label)}  {reading.confidence:.0%}"
+        if counting:  # ASCII only: OpenCV's fonts have no "·"
+            caption += f"  |  {reading.reps} rep{'' if reading.reps == 1 else 's'}"
         draw_caption(image, caption, rgb(color_for(reading.label, labels)))
         milliseconds = (time.perf_counter() - started) * 1000
         with self._lock:
@@ -165,6 +178,14 @@ class LiveSession:
         return image
 
     def _classify(self, found: tuple[np.ndarray, np.ndarray] | None, now: float) -> LiveReading:
+        """Under the lock: classify the frame, then count it in the current set."""
+        reading = self._predict(found, now)
+        width, height = self._frame_size
+        reps = self._sets.update(reading.label, None if found is None else found[0], now,
+                                 aspect_ratio=width / height, wall_s=self._wall_started + now)
+        return replace(reading, reps=reps)
+
+    def _predict(self, found: tuple[np.ndarray, np.ndarray] | None, now: float) -> LiveReading:
         """Under the lock: add the frame's pose to the window, predict, smooth."""
         self._drop_old(now)
         if found is None:
@@ -218,6 +239,21 @@ class LiveSession:
         with self._lock:
             return self._stats_locked()
 
+    def current_set(self) -> WorkoutSet | None:
+        """The set being done now, with its running count; None when none is running."""
+        with self._lock:
+            return self._sets.current()
+
+    def sets(self) -> tuple[WorkoutSet, ...]:
+        """The sets done in this session (this browser session's streams), oldest first."""
+        with self._lock:
+            return self._sets.log()
+
+    def reset_sets(self) -> None:
+        """Clear the sets log and the current count (the page's reset button)."""
+        with self._lock:
+            self._sets.reset()
+
     def _stats_locked(self) -> LiveStats:
         timings = np.array(self._timings) if self._timings else np.zeros(1)
         return LiveStats(frames=self._frames, frames_per_second=self._fps_locked(),
@@ -231,7 +267,9 @@ class LiveSession:
         return (len(recent) - 1) / span if span > 0 else 0.0
 
     def _reset_stream_state(self) -> None:
-        self._started = time.monotonic()
+        self._sets.stop()  # a new stream's times start at 0 again
+        self._started = self._clock()
+        self._wall_started = time.time()
         self._poses: collections.deque = collections.deque()
         self._readings: collections.deque[LiveReading] = collections.deque()
         self._timings: collections.deque[float] = collections.deque(maxlen=300)

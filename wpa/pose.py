@@ -11,8 +11,10 @@ import bisect
 import contextlib
 import math
 import os
+import queue
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +110,7 @@ class PoseEstimator:
         self.options = options or PoseOptions()
         with _native_logs_silenced():
             self._landmarker = _create_landmarker(self.options)
+        self._dropped = _close_when_dropped(self, self._landmarker)
         self._last_timestamp_ms = -1
 
     def detect(self, rgb: np.ndarray, timestamp_s: float) -> tuple[np.ndarray, np.ndarray] | None:
@@ -132,6 +135,7 @@ class PoseEstimator:
 
     def close(self) -> None:
         """Release the native landmarker."""
+        self._dropped.detach()
         self._landmarker.close()
 
     def __enter__(self) -> PoseEstimator:
@@ -233,12 +237,14 @@ class PeopleCounter:
         if self._landmarker is None:
             with _native_logs_silenced():
                 self._landmarker = _create_landmarker(self._options, vision.RunningMode.IMAGE, MAX_PEOPLE)
+            self._dropped = _close_when_dropped(self, self._landmarker)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         self._counts.append(len(self._landmarker.detect(image).pose_landmarks))
 
     def close(self) -> int | None:
         """Release the landmarker; return the count (None if no frame was checked)."""
         if self._landmarker is not None:
+            self._dropped.detach()
             self._landmarker.close()
             self._landmarker = None
         if not self._counts:
@@ -380,6 +386,39 @@ _saved_stderr = -1  # the real descriptor 2 while any are
 
 _MISSING_LANDMARKS = np.full((NUM_LANDMARKS, 4), np.nan, np.float32)
 _MISSING_WORLD = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)
+
+
+_dropped_landmarkers: queue.SimpleQueue = queue.SimpleQueue()
+_closer_started = threading.Lock()
+_closer: threading.Thread | None = None
+
+
+def _close_when_dropped(owner: object, landmarker: vision.PoseLandmarker) -> weakref.finalize:
+    """Close `landmarker` on a thread of its own once `owner` is garbage without having closed it.
+
+    MediaPipe's own `__del__` would close it from inside the garbage collector, where it can wait
+    forever: the landmarker's calls go through a one-thread executor of its own, and when both are
+    garbage of the same cycle the collector may have ended that thread first (seen as a test run
+    hanging in `PoseLandmarker.close`). The finalizer keeps the landmarker, and so its executor,
+    alive until the closer thread, outside the collector, closes it."""
+    global _closer
+    with _closer_started:
+        if _closer is None:
+            _closer = threading.Thread(target=_close_dropped_landmarkers, name="mediapipe-landmarker-closer", daemon=True)
+            _closer.start()
+    finalizer = weakref.finalize(owner, _dropped_landmarkers.put, landmarker)
+    finalizer.atexit = False  # at exit the process's end releases it
+    return finalizer
+
+
+def _close_dropped_landmarkers() -> None:
+    while True:
+        landmarker = _dropped_landmarkers.get()
+        try:
+            landmarker.close()
+        except Exception:  # nothing to do about it but carry on with the next
+            pass
+        del landmarker
 
 
 def _create_landmarker(options: PoseOptions, mode: vision.RunningMode = vision.RunningMode.VIDEO,

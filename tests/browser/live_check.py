@@ -19,7 +19,10 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_app
 
-WATCH_S = 20  # how long the stream is watched once frames are classified
+WATCH_S = 24  # how long the stream is watched once frames are classified
+# When the running count is read: its first repetitions wait for the exercise to hold (2 s) and for
+# the counter to see two of them; the second reading is a few repetitions later.
+FIRST_COUNT_S, SECOND_COUNT_S = 12, WATCH_S
 
 
 def bring_up_loopback() -> None:
@@ -58,7 +61,10 @@ def main(y4m: str, home: str, out: str) -> None:
             started = time.monotonic()
             press_start(page)
             report["seconds_to_first_classified_frame"] = round(time.monotonic() - started, 1)
-            page.wait_for_timeout(WATCH_S * 1000)
+            page.wait_for_timeout(FIRST_COUNT_S * 1000)
+            report["reps_first"] = _reps(page)
+            page.wait_for_timeout((SECOND_COUNT_S - FIRST_COUNT_S) * 1000)
+            report["reps_second"] = _reps(page)
             stats = page.get_by_text("frames classified").inner_text()
             report["stats_text"] = stats
             report["frames"] = int(re.search(r"(\d+) frames classified", stats).group(1))
@@ -71,12 +77,23 @@ def main(y4m: str, home: str, out: str) -> None:
             while "live session ended" not in _log(home_path) and time.monotonic() < deadline:
                 time.sleep(0.5)
             report["server_log"] = [line for line in _log(home_path).splitlines() if "live session ended" in line]
+            # The stream stopped: its set is in the log, and the CSV download is there.
+            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=20_000)
+            report["sets_table_shown"] = True
+            report["sets_csv_enabled"] = page.get_by_role("button", name="Sets (CSV)").is_enabled()
+            page.screenshot(path=str(home_path / "live-sets.png"))
             browser.close()
     finally:
         process.terminate()
         process.wait(timeout=30)
         report["traceback_in_log"] = "Traceback" in _log(home_path)
         Path(out).write_text(json.dumps(report, indent=1))
+
+
+def _reps(page) -> int:
+    """The running count the page shows (its "Reps" metric)."""
+    value = page.locator('[data-testid="stMetric"]').filter(has_text="Reps").locator('[data-testid="stMetricValue"]')
+    return int(value.first.inner_text())
 
 
 def _log(home: Path) -> str:

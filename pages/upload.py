@@ -1,4 +1,5 @@
-"""Upload page: a workout clip analysed frame by frame, shown as a timeline with the annotated video.
+"""Upload page: a workout clip analysed frame by frame, its repetitions counted, shown as a timeline
+with the annotated video.
 
 The work happens in `wpa.analysis`; this page holds widgets and layout. A new upload, or leaving
 the page, reruns the script: Streamlit then raises inside the progress callback and the analysis
@@ -18,7 +19,9 @@ from wpa.inference import InferenceConfig, readable
 from wpa.store import ModelEntry
 from wpa.video import VIDEO_EXTENSIONS
 
-from app_pages.shared import choose_model, shared_model
+from pages.shared import choose_model, inside_the_app, shared_model
+
+inside_the_app(__file__)
 
 MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
 STAGE_TEXT = {"pose": "Finding the person in every frame", "video": "Drawing the skeleton on the video"}
@@ -80,17 +83,25 @@ def show(analysis: VideoAnalysis, min_confidence: float) -> None:
                  width=360 if portrait else "stretch")
     with right:
         st.dataframe(analysis.segments_table(), hide_index=True,
-                     column_config={"confidence": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+                     column_config={
+                         # Narrow: beside the reps column, a wider bar would be scrolled out of sight.
+                         "reps": st.column_config.NumberColumn(width=40),
+                         "confidence": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1,
+                                                                       width=90)})
         segments = prediction.segments
         st.pills("Play from", range(len(segments)), key="jump_segment", on_change=jump_from_segments,
                  format_func=lambda i: f"{readable(segments[i].label)} · {segments[i].start_s:.1f} s",
                  help="Or click a point of the timeline.")
+        # Two a row: three side by side cut "Frames with a person" short in this column.
         c1, c2 = st.columns(2)
-        c1.metric("Frames with a person", f"{prediction.frames_with_pose} / {len(prediction.timestamps_s)}")
+        c1.metric("Repetitions", prediction.reps)
         c2.metric("Length", f"{analysis.info.duration_s or prediction.timestamps_s[-1]:.1f} s")
+        c3, _ = st.columns(2)
+        c3.metric("Frames with a person", f"{prediction.frames_with_pose} / {len(prediction.timestamps_s)}")
     st.subheader("Timeline")
     st.plotly_chart(timeline_figure(prediction, min_confidence), key="timeline", on_select=jump_from_timeline,
                     selection_mode="points")
+    st.caption(analysis.repetitions_text())
     st.subheader("Every exercise's probability")
     st.plotly_chart(probabilities_figure(prediction), key="probabilities")
     stem = Path(analysis.video_name).stem

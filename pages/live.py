@@ -3,7 +3,8 @@ back with the skeleton and the exercise drawn on it.
 
 The work is `wpa.live.LiveSession`, one per browser session, kept in st.session_state; its
 `process_frame` runs in streamlit-webrtc's thread and never touches `st`. The panel beside the
-video reads the session's readings in a fragment that redraws itself twice a second.
+video reads the session's readings, the running repetition count and the sets log in a fragment
+that redraws itself twice a second.
 """
 
 import streamlit as st
@@ -12,20 +13,48 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from wpa.charts import live_timeline_figure
 from wpa.errors import WpaError
 from wpa.inference import NO_PERSON, UNKNOWN, readable
-from wpa.live import LiveSession, LiveSettings, ice_servers
+from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats, ice_servers
+from wpa.sets import sets_csv
 
-from app_pages.shared import choose_model, shared_model
+from pages.shared import choose_model, inside_the_app, shared_model
+
+inside_the_app(__file__)
 
 RESOLUTIONS = {"320 × 240": (320, 240), "640 × 480": (640, 480), "1280 × 720": (1280, 720)}
 
 
 @st.fragment(run_every=0.5)
 def readings_panel(session: LiveSession, labels: tuple[str, ...]) -> None:
-    """The current exercise, the top classes and the last 30 s, from the session's readings."""
+    """The current exercise, its repetitions, the top classes and the last 30 s, from the session's
+    readings; then the sets log."""
     latest, stats = session.latest(), session.stats()
     if latest is None:
         st.info("Press **START** and allow the camera. Stand back so your whole body is in the picture.")
-        return
+    else:
+        current_reading(session, latest, stats, labels)
+    sets_log(session)
+
+
+def current_reading(session: LiveSession, latest: LiveReading, stats: LiveStats, labels: tuple[str, ...]) -> None:
+    exercise, reps = st.columns(2)
+    with exercise:
+        exercise_metric(latest)
+    current = session.current_set()
+    with reps:
+        if current is None:
+            st.metric("Reps", 0, "waiting for an exercise", delta_color="off", delta_arrow="off")
+        else:
+            st.metric("Reps", current.reps, f"{readable(current.exercise)} · {current.duration_s:.0f} s",
+                      delta_color="off", delta_arrow="off")
+    for label, probability in latest.top:
+        st.progress(min(max(probability, 0.0), 1.0), text=f"{readable(label)} · {probability:.0%}")
+    history = session.history()
+    st.plotly_chart(live_timeline_figure(history, labels, latest.time_s), key="live-timeline")
+    st.caption(f"{stats.frames} frames classified · {stats.frames_per_second:.1f} frames/s · "
+               f"{stats.median_ms:.0f} ms a frame (95% under {stats.p95_ms:.0f} ms)")
+
+
+def exercise_metric(latest: LiveReading) -> None:
     if latest.label == NO_PERSON:
         st.metric("Exercise", "nobody visible")
     elif latest.label == UNKNOWN:
@@ -34,12 +63,24 @@ def readings_panel(session: LiveSession, labels: tuple[str, ...]) -> None:
     else:
         st.metric("Exercise", readable(latest.label), f"{latest.confidence:.0%} confident", delta_color="off",
                   delta_arrow="off")
-    for label, probability in latest.top:
-        st.progress(min(max(probability, 0.0), 1.0), text=f"{readable(label)} · {probability:.0%}")
-    history = session.history()
-    st.plotly_chart(live_timeline_figure(history, labels, latest.time_s), key="live-timeline")
-    st.caption(f"{stats.frames} frames classified · {stats.frames_per_second:.1f} frames/s · "
-               f"{stats.median_ms:.0f} ms a frame (95% under {stats.p95_ms:.0f} ms)")
+
+
+def sets_log(session: LiveSession) -> None:
+    """The sets done in this browser session, a CSV of them and a reset button."""
+    st.subheader("Sets")
+    sets = session.sets()
+    if sets:
+        st.dataframe([{"exercise": readable(done.exercise), "reps": done.reps,
+                       "started": done.started_at.strftime("%H:%M:%S"), "duration (s)": done.duration_s}
+                      for done in reversed(sets)], hide_index=True, key="live-sets")
+    else:
+        st.caption("A set is logged when the exercise changes, you leave the picture for a few seconds, "
+                   "or the stream stops.")
+    download, reset = st.columns(2)
+    download.download_button("Sets (CSV)", sets_csv(sets), file_name="sets.csv", mime="text/csv",
+                             disabled=not sets, key="live-sets-csv")
+    # on_click: the reset happens before the panel is drawn again, so it shows the cleared log at once.
+    reset.button("Reset count and sets", on_click=session.reset_sets, key="live-sets-reset")
 
 
 st.title("Live")
