@@ -33,6 +33,7 @@ from wpa.model import ExerciseModel
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.pose import PoseOptions, PoseSequence, PoseTrack, extract_pose
 from wpa.pose_cache import PoseCache
+from wpa.reps import reps_text
 from wpa.sets import SetTracker
 from wpa.video import VideoInfo, probe_video
 
@@ -141,16 +142,16 @@ class VideoAnalysis:
             else:
                 title = f"{len(set(order))} exercises in {len(order)} stretches"
             if prediction.reps:
-                title += f" · {_reps_text(prediction.reps)}"
+                title += f" · {reps_text(prediction.reps)}"
             details.append("The exercise changes: " + ", then ".join(
                 f"{readable(s.label)} ({s.start_s:.0f}–{s.end_s:.0f} s, "
-                f"{_reps_text(s.reps) if s.reps else 'no repetition'}, {s.confidence:.0%})" for s in exercises) + ".")
+                f"{reps_text(s.reps) if s.reps else 'no repetition'}, {s.confidence:.0%})" for s in exercises) + ".")
         elif prediction.label == UNKNOWN:
             title = f"Not sure · most like {readable(prediction.best_guess)} ({prediction.confidence:.0%})"
             if prediction.reps:
-                title += f" · {_reps_text(prediction.reps)}"
+                title += f" · {reps_text(prediction.reps)}"
         else:
-            reps = f" · {_reps_text(prediction.reps)}" if prediction.reps else ""
+            reps = f" · {reps_text(prediction.reps)}" if prediction.reps else ""
             title = f"{readable(prediction.label).capitalize()}{reps} · {prediction.confidence:.0%} confident"
         if not prediction.reps:
             # Said in words rather than a "0 reps" headline: holding a position (a plank) is no failure.
@@ -170,11 +171,11 @@ class VideoAnalysis:
         counted = [s for s in prediction.segments if s.reps]
         if len(counted) == 1:
             segment = counted[0]
-            return (f"{_reps_text(segment.reps).capitalize()} of {readable(segment.label)}, from "
+            return (f"{reps_text(segment.reps).capitalize()} of {readable(segment.label)}, from "
                     f"{segment.repetitions[0].start_s:.1f} to {segment.repetitions[-1].end_s:.1f} s; "
                     "each is marked on the timeline at its end.")
-        parts = ", ".join(f"{_reps_text(s.reps)} of {readable(s.label)}" for s in counted)
-        return f"{_reps_text(prediction.reps).capitalize()} in all: {parts}; each is marked on the timeline at its end."
+        parts = ", ".join(f"{reps_text(s.reps)} of {readable(s.label)}" for s in counted)
+        return f"{reps_text(prediction.reps).capitalize()} in all: {parts}; each is marked on the timeline at its end."
 
     def warnings(self) -> list[str]:
         """What to know before trusting the result (several people in view, a clip cut short...)."""
@@ -336,8 +337,6 @@ class CaptionsAsPosesArrive:
         self._prediction = predict_clip(self._model, self._window, self._inference)
 
 
-def _reps_text(count: int) -> str:
-    return f"{count} rep{'' if count == 1 else 's'}"
 
 
 def _stage_reporter(stage: str, progress: Callable[[AnalysisProgress], None] | None,

@@ -14,6 +14,7 @@ import numpy as np
 from wpa.colors import color_for, rgb
 from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
 from wpa.pose import POSE_CONNECTIONS, PoseSequence
+from wpa.reps import reps_text
 from wpa.sets import SetTracker
 from wpa.video import read_frames
 
@@ -108,7 +109,7 @@ def frame_caption(prediction: ClipPrediction, index: int, reps: int = 0) -> tupl
     else:
         text = f"{readable(label)}  {row[prediction.labels.index(label)]:.0%}"
     # "3 reps", not "rep 3": the streaming counter counts a repetition once it has ended.
-    return (f"{text}  · {reps} rep{'s' if reps != 1 else ''}" if reps else text), color
+    return (f"{text}  · {reps_text(reps)}" if reps else text), color
 
 
 def running_count(tracker: SetTracker, landmarks: np.ndarray, timestamp_s: float, label: str,

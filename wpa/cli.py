@@ -33,6 +33,7 @@ from wpa.model import load_model, save_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR, RAY_ADDRESS
 from wpa.pose import PoseOptions
 from wpa.progress import Progress
+from wpa.reps import reps_text
 from wpa.table import ASSUMED_FPS, read_landmarks_csv, write_landmarks_table
 from wpa.train import EpochReport, TrainConfig, cross_validate, evaluate_model, train_model
 from wpa.video import probe_video
@@ -328,7 +329,7 @@ def _reps_text(label: str, reps: int) -> str:
     """" · 12 reps" after a label; nothing after NO_PERSON, where nothing is counted."""
     if label == NO_PERSON:
         return ""
-    return f" · {reps} rep{'' if reps == 1 else 's'}"
+    return f" · {reps_text(reps)}"
 
 
 def _parser(prog: str = "wpa") -> argparse.ArgumentParser:

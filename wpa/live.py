@@ -35,6 +35,7 @@ from wpa.features import FEATURE_SETS
 from wpa.inference import NO_PERSON, UNKNOWN, readable
 from wpa.model import ExerciseModel
 from wpa.pose import NUM_LANDMARKS, PoseEstimator, PoseOptions, PoseSequence
+from wpa.reps import reps_text
 from wpa.sets import SetTracker, WorkoutSet
 from wpa.video import to_upright_rgb
 
@@ -165,7 +166,7 @@ class LiveSession:
         caption = readable(reading.label) if reading.label in (NO_PERSON, UNKNOWN) else \
             f"{readable(reading.label)}  {reading.confidence:.0%}"
         if counting:  # ASCII only: OpenCV's fonts have no "·"
-            caption += f"  |  {reading.reps} rep{'' if reading.reps == 1 else 's'}"
+            caption += f"  |  {reps_text(reading.reps)}"
         draw_caption(image, caption, rgb(color_for(reading.label, labels)))
         milliseconds = (time.perf_counter() - started) * 1000
         with self._lock:

@@ -58,6 +58,11 @@ _STREAM_SETTLE_PERIODS = 0.25  # ... counts a repetition once this many periods 
 _STREAM_SETTLE_WINDOW = 0.25  # ... and no longer revises those starting in the first quarter of its window
 
 
+def reps_text(count: int) -> str:
+    """A count of repetitions in words: "1 rep", "12 reps"."""
+    return f"{count} rep{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class RepConfig:
     """How repetitions are found. The defaults were chosen on Countix-Fitness (BENCHMARKS.md has how
