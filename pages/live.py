@@ -16,7 +16,7 @@ from wpa.inference import NO_PERSON, UNKNOWN, readable
 from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats, ice_servers
 from wpa.sets import sets_csv
 
-from pages.shared import choose_model, inside_the_app, shared_model
+from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
 
 inside_the_app(__file__)
 
@@ -86,7 +86,7 @@ def sets_log(session: LiveSession) -> None:
 st.title("Live")
 entry = choose_model(key="live_model")
 with st.sidebar.expander("Settings", expanded=True):
-    min_confidence = st.slider("Unsure below this confidence", 0.0, 0.95, LiveSettings().min_confidence, 0.05)
+    min_confidence = unsure_below(entry)
     smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, LiveSettings().smoothing_s, 0.1)
     mirror = st.checkbox("Mirror view", LiveSettings().mirror_view)
     resolution = st.selectbox("Camera resolution", list(RESOLUTIONS), index=1)

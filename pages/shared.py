@@ -56,6 +56,12 @@ def shared_model(entry: ModelEntry) -> ExerciseModel:
     return _load(str(entry.path), (entry.path / "model.json").stat().st_mtime)
 
 
+def unsure_below(entry: ModelEntry) -> float:
+    """A slider for the confidence below which the answer is "unsure", starting at the model's own."""
+    return st.slider("Unsure below this confidence", 0.0, 0.95, round(entry.unknown_threshold, 2), 0.01,
+                     help="The default is the model's own, set so that few clips of exercises it knows are called unsure.")
+
+
 def choose_model(key: str) -> ModelEntry:
     """A sidebar choice among the usable models (the active one first chosen), with the chosen
     model's exercises and measured accuracy, and a warning for each model that cannot be used."""
@@ -68,8 +74,10 @@ def choose_model(key: str) -> ModelEntry:
     st.sidebar.caption(f"Knows {len(entry.labels)} exercises: {', '.join(readable(label) for label in entry.labels)}.")
     metrics = entry.headline_metrics
     if metrics:
+        share, of_what = ((metrics["time_accuracy"], "of the time") if "time_accuracy" in metrics
+                          else (metrics.get("frame_accuracy", 0), "of frames"))
         st.sidebar.caption(f"On clips it never saw ({entry.measured_by}): {metrics.get('clip_accuracy', 0):.0%} of clips "
-                           f"and {metrics.get('frame_accuracy', 0):.0%} of frames right.")
+                           f"and {share:.0%} {of_what} right.")
     for broken in (e for e in entries if not e.usable):
         st.sidebar.warning(f"{broken.name}: {broken.problem}")
     return entry

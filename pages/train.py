@@ -6,12 +6,14 @@ another.
 """
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from wpa.archive import unpack_dataset_zip
+from wpa.augment import AugmentConfig
 from wpa.charts import confusion_figure, learning_curves_figure
 from wpa.dataset import DatasetPreview, find_datasets, preview_clips, preview_folder, resolve_inside, scan_dataset
 from wpa.errors import WpaError
@@ -108,7 +110,7 @@ def show_preview(preview: DatasetPreview) -> None:
 
 def choose_settings() -> TrainConfig:
     defaults = TrainConfig()
-    with st.expander("Training settings (the original recipe)"):
+    with st.expander("Training settings"):
         c1, c2, c3 = st.columns(3)
         values = {
             "epochs": c1.number_input("Most epochs", 1, 500, defaults.epochs),
@@ -124,7 +126,10 @@ def choose_settings() -> TrainConfig:
                                         format_func=lambda name: f"{name}: {FEATURE_SETS[name].description}"),
             "mirror": st.checkbox("Also learn from mirror images (left and right alike)", defaults.mirror),
         }
-    return TrainConfig(**values)
+        copies = st.number_input("Copies of each clip as other cameras and bodies would show it", 0, 8,
+                                 defaults.augment.copies if defaults.augment else 0,
+                                 help="More copies learn more views and proportions; training takes longer.")
+    return TrainConfig(**values, augment=replace(defaults.augment or AugmentConfig(), copies=copies) if copies else None)
 
 
 def start_training(source: DataSource, config: TrainConfig, name: str) -> TrainingJob:
@@ -165,12 +170,17 @@ def show_results(job: TrainingJob) -> None:
     if evaluation is None:
         st.warning("No clip could be held out (every exercise has a single clip), so the model is not measured.")
     else:
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         c1.metric("Clips right", f"{evaluation.clip_accuracy:.0%}", help=f"of {len(evaluation.clips)} held-out clips")
-        c2.metric("Frames right", f"{evaluation.frame_accuracy:.0%}", help=f"of {evaluation.frame_confusion.sum()} frames")
+        c2.metric("Time right", f"{evaluation.time_accuracy:.0%}",
+                  help=f"of the time a person is in view, over {len(evaluation.frame_truth)} frames")
         c3.metric("Clip macro-F1", f"{evaluation.macro_f1('clip'):.2f}")
-        st.caption(f"Measured on {len(evaluation.clips)} clips held out from training (grouped by clip: no frame "
-                   "of them was learnt from).")
+        c4.metric("Unsure below", f"{job.result.model.unknown_threshold:.0%}",
+                  help="A clip whose best exercise is less likely than this is called unsure: set so that about "
+                       f"{job.config.known_called_unknown:.0%} of held-out clips of known exercises would be.")
+        st.caption(f"Measured on {len(evaluation.clips)} clips held out from training, whole groups at a time (a "
+                   "person, camera or gym, where the data names them; else each clip): nothing of them was "
+                   "learnt from.")
         show_comparison(job)
         left, right = st.columns(2)
         with left:

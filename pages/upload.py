@@ -19,7 +19,7 @@ from wpa.inference import InferenceConfig, readable
 from wpa.store import ModelEntry
 from wpa.video import VIDEO_EXTENSIONS
 
-from pages.shared import choose_model, inside_the_app, shared_model
+from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
 
 inside_the_app(__file__)
 
@@ -120,7 +120,7 @@ def show(analysis: VideoAnalysis, min_confidence: float) -> None:
 st.title("What exercise is this?")
 entry = choose_model(key="upload_model")
 with st.sidebar.expander("Settings"):
-    min_confidence = st.slider("Unsure below this confidence", 0.0, 0.95, InferenceConfig().min_confidence, 0.05)
+    min_confidence = unsure_below(entry)
     smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, InferenceConfig().smoothing_s, 0.1)
 inference = InferenceConfig(smoothing_s=smoothing, min_confidence=min_confidence)
 

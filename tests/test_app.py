@@ -31,7 +31,7 @@ def test_the_app_opens_on_the_upload_page():
     assert at.title[0].value == "What exercise is this?"
     assert "up to 500 MB" in at.file_uploader[0].label
     assert at.selectbox[0].value == "default (shipped)"
-    assert any("Knows 14 exercises" in caption.value for caption in at.sidebar.caption)
+    assert any("Knows 15 exercises" in caption.value for caption in at.sidebar.caption)
 
 
 def test_the_train_page_opens():

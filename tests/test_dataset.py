@@ -8,9 +8,10 @@ import pytest
 
 from tests.media import write_video
 from tests.poses import random_pose
-from wpa.dataset import (Clip, extract_dataset, load_clips, read_cached_dataset, scan_dataset,
-                         write_manifest)
+from wpa.dataset import (Clip, extract_dataset, is_clip_list, load_clips, read_cached_dataset, scan_clip_list,
+                         scan_dataset, with_groups, write_manifest)
 from wpa.errors import DatasetError
+from wpa.features import compute_features
 from wpa.pose import LANDMARK_NAMES, PoseOptions
 from wpa.pose_cache import PoseCache
 from wpa.table import ORIGINAL_COLUMNS, read_landmarks_csv, write_landmarks_table
@@ -124,6 +125,14 @@ def test_wpa_table_round_trip(tmp_path):
     np.testing.assert_allclose(back[0].pose.landmarks, clips[0].pose.landmarks, atol=1e-5)
     assert not back[0].pose.present[4]
     np.testing.assert_allclose(back[0].pose.timestamps_s, clips[0].pose.timestamps_s, atol=1e-6)
+    np.testing.assert_allclose(back[0].pose.world_landmarks, clips[0].pose.world_landmarks, atol=1e-5)
+    # Tables written without world landmarks still give every feature set's rows.
+    older = pd.read_csv(path).drop(columns=[c for c in header if "_world_" in c])
+    older.to_csv(tmp_path / "older.csv", index=False)
+    back, _ = read_landmarks_csv(tmp_path / "older.csv")
+    assert np.isnan(back[0].pose.world_landmarks).all()
+    rows = compute_features(back[0].pose, "world-travel")
+    assert np.isfinite(rows[back[0].pose.present]).all()
 
 
 def test_csv_with_missing_columns(tmp_path):
@@ -172,3 +181,48 @@ def test_csv_that_is_not_csv(tmp_path):
     path.write_bytes(b"\x00\x01\x02binary")
     with pytest.raises(DatasetError):
         read_landmarks_csv(path)
+
+
+def test_a_clip_list_names_clips_with_their_groups(tmp_path):
+    # A list kept in data/ naming paths from the folder above it, as ../shared/data/clips.csv does.
+    (tmp_path / "data" / "videos" / "squat").mkdir(parents=True)
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / "data" / "videos" / "squat" / name).write_bytes(b"x")
+    (tmp_path / "data" / "clips.csv").write_text(
+        "label,path,group,source\n"
+        "squat,data/videos/squat/a.mp4,gym1,x\n"
+        "squat,data/videos/squat/b.mp4,,x\n"
+        "squat,data/videos/squat/gone.mp4,gym2,x\n")
+    assert is_clip_list(tmp_path / "data" / "clips.csv")
+    scan = scan_clip_list(tmp_path / "data" / "clips.csv")
+    assert [(clip.path.name, clip.group) for clip in scan.clips] == [("a.mp4", "gym1"), ("b.mp4", "")]
+    assert any("gone.mp4" in warning for warning in scan.warnings)
+    # A clip without a group is a group of its own.
+    clips = [Clip(f"squat/{ref.path.name}", "squat", random_pose(), ref.path, group=ref.group) for ref in scan.clips]
+    assert [clip.split_group for clip in clips] == ["gym1", "squat/b.mp4"]
+
+
+def test_groups_from_a_clip_list_reach_clips_found_in_a_folder(tmp_path):
+    (tmp_path / "squat").mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / "squat" / name).write_bytes(b"x")
+    (tmp_path / "groups.csv").write_text("path,label,group\nsquat/a.mp4,squat,person1\n")
+    clips = [Clip(f"squat/{name}", "squat", random_pose(), tmp_path / "squat" / name) for name in ("a.mp4", "b.mp4")]
+    assert [clip.group for clip in with_groups(clips, tmp_path / "groups.csv")] == ["person1", ""]
+
+
+def test_a_clip_list_that_cannot_be_used_says_why(tmp_path):
+    (tmp_path / "table.csv").write_text("clip,exercise\nx.mp4,squat\n")
+    assert not is_clip_list(tmp_path / "table.csv")
+    with pytest.raises(DatasetError, match="`path` and `label` columns"):
+        scan_clip_list(tmp_path / "table.csv")
+    (tmp_path / "list.csv").write_text("path,label\nmissing.mp4,squat\n")
+    with pytest.raises(DatasetError, match="names a video file that exists"):
+        scan_clip_list(tmp_path / "list.csv")
+
+
+def test_only_the_classes_asked_for_are_loaded(small_dataset, small_clips, small_cache):
+    data = load_clips(small_dataset, small_cache, labels=["squat"])
+    assert {clip.label for clip in data.clips} == {"squat"} and len(data.clips) == 2
+    with pytest.raises(DatasetError, match="no clips of lateral_raise"):
+        load_clips(small_dataset, small_cache, labels=["squat", "lateral_raise"])

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from tests.poses import random_pose, with_landmarks
-from wpa.features import (DEFAULT_FEATURE_SET, FEATURE_SETS, JOINT_ANGLES, body_coordinates, compute_features,
-                          joint_angles, trailing_statistics)
+from wpa.augment import rotate_view
+from wpa.features import (BODY_DIM, DEFAULT_FEATURE_SET, FEATURE_SETS, JOINT_ANGLES, body_coordinates,
+                          compute_features, joint_angles, trailing_statistics)
 from wpa.pose import MIRROR_INDEX, PoseSequence, mirror_pose
 
 
@@ -121,3 +122,34 @@ def test_features_are_causal():
 def test_unknown_feature_set_is_refused():
     with pytest.raises(ValueError, match="unknown feature set"):
         compute_features(random_pose(), "nope")
+
+
+def test_the_world_skeleton_looks_the_same_from_any_camera_round_the_person():
+    pose = random_pose(frames=30, seed=5)
+    frame_part = slice(0, BODY_DIM)  # the body of the frame; travel in the frame does depend on the camera
+    original = compute_features(pose, "world-travel")[:, frame_part]
+    for yaw_deg in (30, 90, 150):
+        turned = compute_features(rotate_view(pose, np.radians(yaw_deg)), "world-travel")[:, frame_part]
+        np.testing.assert_allclose(turned, original, atol=1e-4)
+    # The image-based body does change when the camera moves: that is what the world skeleton fixes.
+    assert not np.allclose(compute_features(rotate_view(pose, np.radians(90)), "body")[:, :99],
+                           compute_features(pose, "body")[:, :99], atol=1e-2)
+
+
+def test_travel_tells_hands_that_move_from_a_body_that_moves():
+    # A pull-up lifts the body to still hands; a press moves the hands off a still body.
+    pose = random_pose(frames=60, seed=2)
+    still = np.repeat(pose.landmarks[:1], len(pose), axis=0)
+    wave = 0.1 * np.sin(2 * np.pi * pose.timestamps_s)[:, None]
+    hands = list(range(15, 23))
+    body_rises, hands_rise = still.copy(), still.copy()
+    body_rises[:, [i for i in range(33) if i not in hands], 1] -= wave
+    hands_rise[:, hands, 1] -= wave
+
+    def spread(landmarks):  # travel's standard deviation over the window, y of: hips, shoulders, left wrist
+        return compute_features(with_landmarks(pose, landmarks), "world-travel")[-1, -12:][[1, 3, 5]]
+
+    hips, shoulders, wrist = spread(body_rises)
+    assert hips > 0.1 and shoulders > 0.1 and wrist < 1e-6
+    hips, shoulders, wrist = spread(hands_rise)
+    assert hips < 1e-6 and shoulders < 1e-6 and wrist > 0.1

@@ -74,6 +74,16 @@ def test_an_unsure_clip_is_unknown():
     assert prediction.label == UNKNOWN and prediction.best_guess in LABELS
 
 
+def test_the_model_s_own_threshold_decides_unknown_unless_another_is_asked_for():
+    model, pose = make_model(), random_pose(frames=30)
+    confidence = predict_clip(model, pose, InferenceConfig(min_confidence=0.0)).confidence
+    model.unknown_threshold = confidence + 0.01
+    assert predict_clip(model, pose).label == UNKNOWN
+    model.unknown_threshold = confidence - 0.01
+    assert predict_clip(model, pose).label in LABELS
+    assert predict_clip(model, pose, InferenceConfig(min_confidence=0.999)).label == UNKNOWN
+
+
 def test_a_clip_with_nobody_is_marked_not_guessed():
     pose = random_pose(frames=20, missing=tuple(range(20)))
     prediction = predict_clip(make_model(), pose)

@@ -35,10 +35,12 @@ def test_mlp_has_the_original_shape():
 
 def test_round_trip_gives_identical_predictions(tmp_path):
     model = make_model()
+    model.unknown_threshold = 0.37
     pose = random_pose(seed=3, missing=(2,))
     save_model(model, tmp_path / "m")
     loaded = load_model(tmp_path / "m")
     assert loaded.labels == LABELS and loaded.feature_set == DEFAULT_FEATURE_SET
+    assert loaded.unknown_threshold == 0.37
     assert loaded.metrics == model.metrics and loaded.data_summary == model.data_summary
     np.testing.assert_array_equal(loaded.predict_pose(pose), model.predict_pose(pose))
     assert np.isnan(loaded.predict_pose(pose)[2]).all()

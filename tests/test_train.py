@@ -1,6 +1,7 @@
 """Training: the grouped split, the scaler fitted on training clips only, early stopping on
 validation loss, repeatability, cancellation, and cross-validation — on real landmarks."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -12,29 +13,38 @@ from wpa.dataset import Clip
 from wpa.errors import DatasetError
 from wpa.features import compute_features
 from wpa.pose import mirror_pose
-from wpa.train import TrainConfig, check_clips, cross_validate, grouped_folds, split_by_clip, train_model
+from wpa.augment import AugmentConfig
+from wpa.train import (TrainConfig, _balancing_weights, _training_rows, check_clips, cross_validate, fold_of_each_clip,
+                       split_by_group, train_model)
 
 QUICK = TrainConfig(epochs=3, patience=3)
 
 
-def test_split_keeps_every_clip_on_one_side_and_every_class_in_both():
-    labels = ["a"] * 10 + ["b"] * 5 + ["c"] * 2 + ["d"]
-    train, val = split_by_clip(labels, 0.2, seed=0)
-    assert not set(train) & set(val) and sorted(train + val) == list(range(len(labels)))
-    val_labels = [labels[i] for i in val]
-    assert val_labels.count("a") == 2 and val_labels.count("b") == 1 and val_labels.count("c") == 1
-    assert "d" not in val_labels  # a class with one clip cannot be validated
-    assert split_by_clip(labels, 0.2, seed=0) == (train, val)
-    assert split_by_clip(labels, 0.2, seed=1) != (train, val)
+def test_split_keeps_every_group_on_one_side():
+    labels = ["a"] * 10 + ["b"] * 6 + ["c"] * 3 + ["d"] * 2
+    # Groups span clips (and classes): one person filmed doing a and b, another doing only d.
+    groups = ["p1", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9",
+              "p1", "p1", "p10", "p11", "p12", "p13", "p14", "p15", "p16", "solo", "solo"]
+    train, val = split_by_group(labels, groups, 0.2, seed=0)
+    assert sorted(train + val) == list(range(len(labels))) and val
+    assert not {groups[i] for i in train} & {groups[i] for i in val}
+    assert not any(labels[i] == "d" for i in val)  # d's only group cannot be validated
+    assert {labels[i] for i in train} == set("abcd")
+    assert split_by_group(labels, groups, 0.2, seed=0) == (train, val)
+    assert any(split_by_group(labels, groups, 0.2, seed=s) != (train, val) for s in (1, 2, 3))
+    assert split_by_group(labels, groups, 0.0, seed=0) == (list(range(len(labels))), [])
 
 
-def test_folds_deal_each_class_round_the_folds():
-    labels = ["a"] * 10 + ["b"] * 5 + ["c"] * 3
-    folds = grouped_folds(labels, 5, seed=0)
-    assert sorted(set(folds)) == [0, 1, 2, 3, 4]
-    for label in "ab":
-        members = folds[[i for i, l in enumerate(labels) if l == label]]
-        assert sorted(set(members)) == [0, 1, 2, 3, 4]
+def test_folds_never_put_a_group_in_two_folds():
+    rng = np.random.default_rng(0)
+    labels = ["a"] * 20 + ["b"] * 12 + ["c"] * 8
+    groups = [f"g{rng.integers(0, 12)}" for _ in labels]
+    folds = fold_of_each_clip(labels, groups, 4, seed=0)
+    assert sorted(set(folds)) == [0, 1, 2, 3]
+    for group in set(groups):
+        assert len({folds[i] for i, g in enumerate(groups) if g == group}) == 1, group
+    with pytest.raises(DatasetError, match="at least 5 groups"):
+        fold_of_each_clip(["a", "b"] * 4, ["x", "y"] * 4, 5, seed=0)
 
 
 def test_training_on_real_landmarks(small_clips):
@@ -43,10 +53,11 @@ def test_training_on_real_landmarks(small_clips):
     assert [e.epoch for e in epochs] == [1, 2, 3] and result.history == epochs
     assert all(e.val_loss is not None and 0 <= e.val_accuracy <= 1 for e in epochs)
     assert not set(result.train_clips) & set(result.val_clips)
-    assert len(result.val_clips) == 4  # one of the two clips of each of the four classes
+    # Two clips a class allow two folds at most: one clip of each class validates.
+    assert sorted(clip_id.split("/")[0] for clip_id in result.val_clips) == ["deadlift", "jumping_jack", "push_up", "squat"]
     assert result.model.labels == ("deadlift", "jumping_jack", "push_up", "squat")
-    assert result.evaluation is not None and len(result.evaluation.clips) == 4
-    assert result.model.metrics["validation"]["clips"] == 4
+    assert result.evaluation is not None and len(result.evaluation.clips) == len(result.val_clips)
+    assert result.model.metrics["validation"]["clips"] == len(result.val_clips)
     assert result.model.data_summary["clips"] == 8 and result.model.data_summary["val_clips"] == result.val_clips
     # The frames the model was trained on are learnt.
     assert epochs[-1].train_accuracy > 0.8
@@ -118,3 +129,39 @@ def test_bad_settings_are_refused():
         TrainConfig(epochs=0)
     with pytest.raises(ValueError):
         TrainConfig(feature_set="nope")
+
+
+def test_augmented_balanced_training_on_real_landmarks(small_clips):
+    config = TrainConfig(feature_set="body-travel", augment=AugmentConfig(copies=1), balance="group",
+                         label_smoothing=0.1, epochs=2, patience=2)
+    rows, targets, weights = _training_rows(small_clips, ("deadlift", "jumping_jack", "push_up", "squat"), config)
+    frames = sum(int(clip.pose.present.sum()) for clip in small_clips)
+    assert rows.shape == (4 * frames, 351) and len(targets) == len(weights) == 4 * frames  # clip, copy, mirrors
+    assert np.isfinite(rows).all()
+    result = train_model(small_clips, config)
+    assert result.model.feature_set == "body-travel" and result.model.train_config["augment"]["copies"] == 1
+
+
+def test_balancing_gives_each_class_and_each_group_of_a_class_the_same_weight():
+    owners = [("a", "g1")] * 60 + [("a", "g2")] * 20 + [("b", "g3")] * 10
+    weights = _balancing_weights(owners, "class")
+    assert weights[:80].sum() == pytest.approx(weights[80:].sum()) and weights.mean() == pytest.approx(1)
+    weights = _balancing_weights(owners, "group")
+    assert weights[:60].sum() == pytest.approx(weights[60:80].sum()) == pytest.approx(weights[80:].sum() / 2)
+    assert (_balancing_weights(owners, "none") == 1).all()
+    with pytest.raises(ValueError, match="balance"):
+        TrainConfig(balance="people")
+
+
+def test_a_model_s_recipe_can_be_read_back_from_what_it_records(small_clips):
+    config = TrainConfig(feature_set="body-travel", augment=AugmentConfig(copies=1, max_yaw_deg=30), epochs=1)
+    recorded = train_model(small_clips, config).model.train_config
+    assert TrainConfig.from_dict(json.loads(json.dumps(recorded))) == config
+
+
+def test_the_unknown_threshold_is_calibrated_on_held_out_clips(small_clips):
+    result = train_model(small_clips, QUICK)
+    confidences = sorted(clip.confidence for clip in result.evaluation.clips)
+    assert confidences[0] <= result.model.unknown_threshold <= confidences[-1]
+    assert result.model.metrics["unknown_threshold"]["calibrated_on"] == f"{len(result.val_clips)} validation clips"
+    assert result.evaluation.unknown_share is not None

@@ -62,7 +62,7 @@ def test_a_folder_is_previewed_trained_saved_and_activated(small_dataset, small_
     assert job.snapshot().state == "finished", job.snapshot().message
     at.run()
     assert not at.exception
-    assert [m.label for m in at.metric][:2] == ["Clips right", "Frames right"]
+    assert [m.label for m in at.metric][:4] == ["Clips right", "Time right", "Clip macro-F1", "Unsure below"]
     assert len(at.get("plotly_chart")) >= 2  # confusion matrix and learning curves
 
     form_button = at.get("form_submit_button")[0]

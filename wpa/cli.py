@@ -21,8 +21,9 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, load_clips,
-                         scan_dataset, write_manifest)
+from wpa.augment import AugmentConfig
+from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, is_clip_list, load_clips,
+                         scan_clip_list, scan_dataset, with_groups, write_manifest)
 from wpa.errors import WpaError
 from wpa.extraction import ExtractionEngine, engine_for
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
@@ -35,7 +36,7 @@ from wpa.pose import PoseOptions
 from wpa.progress import Progress
 from wpa.reps import reps_text
 from wpa.table import ASSUMED_FPS, read_landmarks_csv, write_landmarks_table
-from wpa.train import EpochReport, TrainConfig, cross_validate, evaluate_model, train_model
+from wpa.train import BALANCING, EpochReport, TrainConfig, calibrate, cross_validate, evaluate_model, train_model
 from wpa.video import probe_video
 
 
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None, prog: str = "wpa") -> int:
 
 
 def run_extract(args: argparse.Namespace) -> int:
-    scan = scan_dataset(args.data)
+    scan = scan_clip_list(args.data) if is_clip_list(args.data) else scan_dataset(args.data)
     for warning in scan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     extraction = extract_dataset(scan.clips, args.out / CACHE_SUBDIR, _pose_options(args),
@@ -86,11 +87,14 @@ def run_train(args: argparse.Namespace) -> int:
     if args.crossval:
         crossval = cross_validate(data.clips, config, args.crossval, on_fold=_fold_printer())
         _progress.close(finished=True)
-        print(_evaluation_text(crossval, f"grouped {args.crossval}-fold cross-validation"))
+        print(_evaluation_text(crossval, f"stratified group {args.crossval}-fold cross-validation"))
     result = train_model(data.clips, config, on_epoch=_epoch_printer())
     _progress.close()
     if crossval is not None:
         result.model.metrics["cross_validation"] = {**crossval.to_dict(), "folds": args.crossval}
+        # Every clip held out once is a better guide to the threshold than the validation split alone.
+        calibrate(result.model, crossval, config.known_called_unknown,
+                  f"{len(crossval.clips)} clips held out by stratified group {args.crossval}-fold cross-validation")
     save_model(result.model, args.out)
     print(f"stopped: {result.stop_reason} after {len(result.history)} epochs; saved to {args.out}")
     if result.evaluation is not None:
@@ -101,17 +105,18 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     data = _load(args)
-    seen = set(model.data_summary.get("train_clips", [])) | set(model.data_summary.get("val_clips", []))
+    seen_clips = set(model.data_summary.get("train_clips", [])) | set(model.data_summary.get("val_clips", []))
+    seen_groups = set(model.data_summary.get("groups_seen", []))
     clips = [clip for clip in data.clips if clip.label in model.labels]
     unknown = sorted({clip.label for clip in data.clips} - set(model.labels))
     if unknown:
         print(f"warning: skipped classes the model does not know: {', '.join(unknown)}", file=sys.stderr)
     if not args.include_training_clips:
-        trained_on = [clip for clip in clips if clip.clip_id in seen]
-        clips = [clip for clip in clips if clip.clip_id not in seen]
+        fair = [clip for clip in clips if clip.clip_id not in seen_clips and clip.split_group not in seen_groups]
+        trained_on, clips = len(clips) - len(fair), fair
         if trained_on:
-            print(f"note: left out {len(trained_on)} clip(s) the model was trained or validated on "
-                  "(--include-training-clips keeps them)", file=sys.stderr)
+            print(f"note: left out {trained_on} clip(s) the model was trained or validated on, or of a group "
+                  "(person, camera, gym) it was (--include-training-clips keeps them)", file=sys.stderr)
     if not clips:
         print("error: no clips left to evaluate: the model has seen all of them, or knows none of their "
               "classes. Use `python -m wpa crossval` to measure the training recipe on this data.", file=sys.stderr)
@@ -131,7 +136,7 @@ def run_crossval(args: argparse.Namespace) -> int:
         print(json.dumps({**evaluation.to_dict(), "folds": args.folds, "train_config": asdict(config),
                           "seconds": round(time.monotonic() - started, 1)}, indent=1))
     else:
-        print(_evaluation_text(evaluation, f"grouped {args.folds}-fold cross-validation, features {config.feature_set}"))
+        print(_evaluation_text(evaluation, f"stratified group {args.folds}-fold cross-validation, features {config.feature_set}"))
     return 0
 
 
@@ -206,7 +211,10 @@ def _engine(args: argparse.Namespace) -> ExtractionEngine:
 
 
 def _load(args: argparse.Namespace):
-    data = load_clips(args.source, args.cache, _pose_options(args), progress=_extraction_printer(), engine=_engine(args))
+    data = load_clips(args.source, args.cache, _pose_options(args), progress=_extraction_printer(), engine=_engine(args),
+                      labels=args.classes.split(",") if args.classes else None)
+    if args.groups is not None:
+        data.clips = with_groups(data.clips, args.groups)
     for note in data.notes:
         print(f"note: {note}", file=sys.stderr)
     _report_failures(data.failures)
@@ -223,6 +231,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     names = {field.name for field in fields(TrainConfig)}
     values = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     values["mirror"] = not args.no_mirror
+    values["augment"] = AugmentConfig(copies=args.augment_copies) if args.augment_copies else None
     return TrainConfig(**values)
 
 
@@ -303,13 +312,15 @@ def _report_failures(failures) -> None:
 
 
 def _evaluation_text(evaluation: Evaluation, title: str) -> str:
-    lines = [f"{title}: frame accuracy {evaluation.frame_accuracy:.1%} ({evaluation.frame_confusion.sum()} frames), "
-             f"clip accuracy {evaluation.clip_accuracy:.1%} ({len(evaluation.clips)} clips), "
+    lines = [f"{title}: frame accuracy {evaluation.frame_accuracy:.1%} ({len(evaluation.frame_truth)} frames), "
+             f"time-weighted {evaluation.time_accuracy:.1%}, clip accuracy {evaluation.clip_accuracy:.1%} ({len(evaluation.clips)} clips), "
              f"clip macro-F1 {evaluation.macro_f1('clip'):.3f}",
              f"  {'class':<22}{'precision':>10}{'recall':>8}{'f1':>7}{'frames':>8}"]
     lines += [f"  {row['label']:<22}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{row['support']:>8}"
               for row in evaluation.per_class("frame") if row["support"]]
     lines += [f"  wrong: {c.clip_id} -> {c.predicted} ({c.confidence:.0%})" for c in evaluation.wrong_clips]
+    if evaluation.unknown_share is not None:
+        lines.append(f"  called unknown (below the model's threshold): {evaluation.unknown_share:.1%} of clips")
     return "\n".join(lines)
 
 
@@ -352,8 +363,14 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
                                   "instead of being sent their bytes")
 
     def data_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("source", type=Path, help="folder of class folders, zip of class folders, folder made by `extract`, or landmarks CSV")
+        command.add_argument("source", type=Path, help="folder of class folders, clip list (CSV: path, label, group), zip of "
+                                                        "class folders, folder made by `extract`, or landmarks CSV")
         command.add_argument("--cache", type=Path, default=POSE_CACHE_DIR, help="pose cache folder (default: %(default)s)")
+        command.add_argument("--classes", metavar="A,B,...", help="use only the clips of these classes (default: all)")
+        command.add_argument("--groups", type=Path, metavar="CLIP_LIST",
+                             help="a CSV with columns path, label, group (e.g. ../shared/data/clips.csv): clips of one "
+                                  "group (person, camera, gym) stay on one side of every split; clips it does not name "
+                                  "are groups of their own (a clip list given as the source brings its groups itself)")
         engine_options(command)
         pose_options(command)
 
@@ -364,14 +381,21 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
                                 ("lr_step_size", "StepLR step (epochs)"), ("lr_gamma", "StepLR factor"),
                                 ("dropout", "dropout"), ("patience", "early-stopping patience (epochs)"),
                                 ("val_fraction", "share of each class's clips held out for validation"),
+                                ("label_smoothing", "label smoothing of the cross-entropy"),
                                 ("seed", "random seed")):
             default = getattr(defaults, name)
             command.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default),
                                  help=f"{help_text} (default: {default})")
         command.add_argument("--no-mirror", action="store_true", help="do not train on mirrored clips or average mirrored views")
+        command.add_argument("--augment", dest="augment_copies", type=int, default=defaults.augment.copies if defaults.augment else 0,
+                             metavar="COPIES", help="train on this many copies of each clip as other cameras and "
+                                                    "bodies would give it, 0 for none (default: %(default)s)")
+        command.add_argument("--balance", choices=BALANCING, default=defaults.balance,
+                             help="weigh classes, or groups within classes, alike in the loss (default: %(default)s)")
 
     extract = commands.add_parser("extract", help="extract poses of a dataset into a cache folder")
-    extract.add_argument("data", type=Path, help="folder with one sub-folder of clips per exercise")
+    extract.add_argument("data", type=Path, help="folder with one sub-folder of clips per exercise, or a clip list "
+                                                 "(CSV with columns path, label and optionally group)")
     extract.add_argument("--out", type=Path, required=True, help="cache folder to write")
     engine_options(extract)
     pose_options(extract)
@@ -383,7 +407,7 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="model folder to write")
     train.add_argument("--force", action="store_true", help="replace a model already in --out")
     train.add_argument("--crossval", type=int, default=0, metavar="K",
-                       help="first run grouped K-fold cross-validation and store its metrics in the model")
+                       help="first run stratified group K-fold cross-validation, store its metrics in the model and calibrate its unknown threshold on the clips it held out")
     train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser("evaluate", help="measure a saved model on clips it did not train on")
@@ -394,7 +418,7 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
                           help="also count clips the model was trained or validated on")
     evaluate.set_defaults(run=run_evaluate)
 
-    crossval = commands.add_parser("crossval", help="grouped k-fold cross-validation of the training recipe")
+    crossval = commands.add_parser("crossval", help="stratified group k-fold cross-validation of the training recipe")
     data_options(crossval)
     training_options(crossval)
     crossval.add_argument("--folds", type=int, default=5)
@@ -414,8 +438,9 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
     classify.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     classify.add_argument("--json", action="store_true",
                           help="one JSON object per video (per clip of a table), one per line")
-    classify.add_argument("--min-confidence", type=float, default=InferenceConfig().min_confidence,
-                          help="below this the label is 'unknown' (default: %(default)s)")
+    classify.add_argument("--min-confidence", type=float,
+                          help="below this the label is 'unknown' (default: the model's threshold, calibrated on "
+                               "clips of people and places it did not train on)")
     pose_options(classify)
     classify.set_defaults(run=run_classify)
     for command in commands.choices.values():  # --quiet also after the command: `wpa train ... -q`

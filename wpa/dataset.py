@@ -8,12 +8,13 @@ A dataset can also come from a landmarks CSV (see `read_landmarks_csv`).
 
 from __future__ import annotations
 
+import csv
 import json
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class ClipRef:
     path: Path
     label: str
     name: str = ""  # path inside its class folder (default: the file name)
+    # Clips that must stay on one side of a split (one person, camera or gym); "" is the clip alone.
+    group: str = ""
 
     @property
     def clip_id(self) -> str:
@@ -55,6 +58,7 @@ class DatasetScan:
     clips: tuple[ClipRef, ...]
     ignored_files: tuple[Path, ...]  # files whose extension is not a video's
     empty_classes: tuple[str, ...]  # class folders with no clip in them
+    notes: tuple[str, ...] = ()  # other things found while scanning
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -70,6 +74,7 @@ class DatasetScan:
         notes = [f"class '{label}' has only one clip: it cannot be both trained on and validated"
                  for label, count in self.clips_per_label.items() if count == 1]
         notes += [f"class folder '{label}' has no video files" for label in self.empty_classes]
+        notes += list(self.notes)
         notes += [f"ignored {path.relative_to(self.root)} (not one of {', '.join(VIDEO_EXTENSIONS)})"
                   for path in self.ignored_files]
         return notes
@@ -84,6 +89,12 @@ class Clip:
     pose: PoseSequence
     source: Path | None = None  # the video it came from, if any
     cache_key: str | None = None
+    group: str = ""  # as ClipRef.group
+
+    @property
+    def split_group(self) -> str:
+        """What honest splits keep together: the clip's group, or the clip alone."""
+        return self.group or self.clip_id
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,63 @@ def scan_dataset(root: str | Path) -> DatasetScan:
     return DatasetScan(root=root, clips=tuple(clips), ignored_files=tuple(ignored), empty_classes=tuple(empty))
 
 
+def is_clip_list(path: str | Path) -> bool:
+    """Whether `path` is a clip list: a CSV whose header names `path` and `label` columns."""
+    path = Path(path)
+    if not (path.is_file() and path.suffix.lower() == ".csv"):
+        return False
+    try:
+        with open(path, newline="", encoding="utf-8") as table:
+            header = next(csv.reader(table), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    return {"path", "label"} <= {name.strip() for name in header}
+
+
+def scan_clip_list(path: str | Path) -> DatasetScan:
+    """The clips a clip list names: a CSV with columns `path`, `label` and optionally `group`
+    (clips that must stay on one side of a split; `../shared/data/clips.csv` is one).
+
+    A relative path is looked for beside the list, then in each folder above it, so a list kept
+    in a data folder can name paths from the folder above (as clips.csv does). Raises
+    DatasetError for a list without those columns, or naming no readable clip.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as table:
+            rows = list(csv.DictReader(table))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DatasetError(f"{path.name} cannot be read as a clip list ({error}).") from error
+    if not rows or not {"path", "label"} <= set(rows[0]):
+        raise DatasetError(f"{path.name}: a clip list needs a header with `path` and `label` columns "
+                           "(and optionally `group`), then one row per clip.")
+    bases = [path.parent.resolve(), *path.parent.resolve().parents]
+    clips, missing = [], []
+    for row in rows:
+        named, label = Path((row["path"] or "").strip()), (row["label"] or "").strip()
+        found = next((base / named for base in bases if (base / named).is_file()), None) \
+            if not named.is_absolute() else (named if named.is_file() else None)
+        if found is None or not label or found.suffix.lower() not in VIDEO_EXTENSIONS:
+            missing.append(row["path"])
+            continue
+        clips.append(ClipRef(path=found, label=label, name=found.name, group=(row.get("group") or "").strip()))
+    if not clips:
+        raise DatasetError(f"{path.name}: none of its {len(rows)} rows names a video file that exists "
+                           f"(first: {rows[0]['path']}). Paths are read relative to the list's folder "
+                           "or a folder above it.")
+    notes = (f"{len(missing)} row(s) of {path.name} name no video file that exists or have no label, e.g. "
+             f"{missing[0]}",) if missing else ()
+    return DatasetScan(root=path.parent, clips=tuple(clips), ignored_files=(), empty_classes=(), notes=notes)
+
+
+def with_groups(clips: Iterable[Clip], clip_list: str | Path) -> list[Clip]:
+    """`clips` with the groups a clip list gives them, matched by the video's path (clips the
+    list does not name keep their own group: each is a group of its own)."""
+    groups = {ref.path.resolve(): ref.group for ref in scan_clip_list(clip_list).clips}
+    return [replace(clip, group=groups.get(clip.source.resolve(), clip.group) if clip.source else clip.group)
+            for clip in clips]
+
+
 def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE_DIR,
                     options: PoseOptions | None = None, workers: int | None = None,
                     progress: Callable[[ExtractionProgress], None] | None = None,
@@ -228,7 +296,8 @@ def extract_dataset(clips: Iterable[ClipRef], cache_dir: str | Path = POSE_CACHE
     finally:
         extractions.close()  # drops the clips not started yet
 
-    outcome.clips = [Clip(clip.clip_id, clip.label, poses[clip], clip.path, keys[clip]) for clip in clips if clip in poses]
+    outcome.clips = [Clip(clip.clip_id, clip.label, poses[clip], clip.path, keys[clip], clip.group)
+                     for clip in clips if clip in poses]
     return outcome
 
 
@@ -240,7 +309,7 @@ def write_manifest(directory: str | Path, scan: DatasetScan, extraction: Extract
         "version": 1,
         "source": str(scan.root.resolve()),
         "clips": [{"clip_id": clip.clip_id, "label": clip.label, "file": str(clip.source.resolve()),
-                   "cache_key": clip.cache_key, "frames": len(clip.pose),
+                   "cache_key": clip.cache_key, "group": clip.group, "frames": len(clip.pose),
                    "frames_with_pose": int(clip.pose.present.sum())} for clip in extraction.clips],
         "failures": [{"clip_id": clip.clip_id, "reason": reason} for clip, reason in extraction.failures],
     }
@@ -274,7 +343,7 @@ def read_cached_dataset(directory: str | Path, options: PoseOptions | None = Non
         if pose is None:
             missing.append(entry["clip_id"])
             continue
-        clips.append(Clip(entry["clip_id"], entry["label"], pose, source, entry["cache_key"]))
+        clips.append(Clip(entry["clip_id"], entry["label"], pose, source, entry["cache_key"], entry.get("group", "")))
     if missing:
         raise DatasetError(f"{len(missing)} clip(s) of {directory} are neither cached nor at their recorded "
                            f"path ({', '.join(missing[:5])}...). Run `python -m wpa extract` again.")
@@ -363,27 +432,45 @@ class LoadedData:
 
 def load_clips(source: str | Path, cache_dir: str | Path = POSE_CACHE_DIR, options: PoseOptions | None = None,
                workers: int | None = None, progress: Callable[[ExtractionProgress], None] | None = None,
-               engine: ExtractionEngine | None = None) -> LoadedData:
+               engine: ExtractionEngine | None = None, labels: Collection[str] | None = None) -> LoadedData:
     """Clips from any source the CLI and pages accept: a folder of class folders (extracted with
-    the cache, by `engine` as in `extract_dataset`), a zip archive of class folders, a folder
-    written by `python -m wpa extract` (its manifest), or a landmarks CSV."""
+    the cache, by `engine` as in `extract_dataset`), a clip list (see `scan_clip_list`), a zip
+    archive of class folders, a folder written by `python -m wpa extract` (its manifest), or a
+    landmarks CSV. With `labels`, only clips of those classes (a class with none is an error)."""
     from wpa.table import read_landmarks_csv  # table builds on this module's Clip
 
     source = Path(source)
-    if source.is_file() and source.suffix.lower() == ".csv":
-        clips, notes = read_landmarks_csv(source)
-        return LoadedData(clips=clips, notes=notes)
+    if not source.exists():
+        raise DatasetError(f"{source}: no such file or folder. Give a folder holding one sub-folder per exercise, "
+                           "a clip list or landmarks table (.csv), or a zip of class folders.")
     if source.is_file() and source.suffix.lower() == ".zip":
         # Unpacked (safely: see wpa.archive) into a fresh temporary folder; the poses are cached,
         # so the videos are not needed once extracted.
         with tempfile.TemporaryDirectory(prefix="wpa-zip-") as folder:
-            return load_clips(unpack_dataset_zip(source, folder), cache_dir, options, workers, progress, engine)
-    if (source / MANIFEST_NAME).is_file():
-        return LoadedData(clips=read_cached_dataset(source, options))
-    if source.is_file():
-        raise DatasetError(f"{source.name}: give a folder of class folders, a zip of class folders, a folder "
-                           "made by `python -m wpa extract`, or a landmarks .csv file.")
-    scan = scan_dataset(source)
-    extraction = extract_dataset(scan.clips, cache_dir, options, workers, progress, engine=engine)
-    return LoadedData(clips=extraction.clips, notes=scan.warnings,
-                      failures=[(clip.clip_id, reason) for clip, reason in extraction.failures])
+            return load_clips(unpack_dataset_zip(source, folder), cache_dir, options, workers, progress, engine, labels)
+    if is_clip_list(source) or source.is_dir() and not (source / MANIFEST_NAME).is_file():
+        scan = scan_clip_list(source) if is_clip_list(source) else scan_dataset(source)
+        if labels is not None:
+            scan = replace(scan, clips=tuple(clip for clip in scan.clips if clip.label in labels),
+                           empty_classes=tuple(label for label in scan.empty_classes if label in labels))
+            _check_labels_found(labels, set(scan.labels), source)
+        extraction = extract_dataset(scan.clips, cache_dir, options, workers, progress, engine=engine)
+        return LoadedData(clips=extraction.clips, notes=scan.warnings,
+                          failures=[(clip.clip_id, reason) for clip, reason in extraction.failures])
+    if source.is_file() and source.suffix.lower() == ".csv":
+        clips, notes = read_landmarks_csv(source)
+    elif (source / MANIFEST_NAME).is_file():
+        clips, notes = read_cached_dataset(source, options), []
+    else:
+        raise DatasetError(f"{source.name}: give a folder of class folders, a clip list or landmarks table (.csv), "
+                           "a zip of class folders, or a folder made by `python -m wpa extract`.")
+    clips = [clip for clip in clips if labels is None or clip.label in labels]
+    _check_labels_found(labels, {clip.label for clip in clips}, source)
+    return LoadedData(clips=clips, notes=notes)
+
+
+def _check_labels_found(asked: Collection[str] | None, found: set[str], source: Path) -> None:
+    missing = sorted(set(asked or ()) - found)
+    if missing:
+        raise DatasetError(f"{source.name} has no clips of {', '.join(missing)}. Check the class names "
+                           "(they are the folder names, or the label column).")

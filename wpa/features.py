@@ -10,9 +10,16 @@ raw          the original design: x, y, z of the 33 landmarks as MediaPipe gives
              normalised to the frame). Kept for comparison and for data in the original CSV layout.
 body         the frame alone: landmarks centred on the hips and scaled by torso length, in the
              frame's true proportions, and ten joint angles (109 values).
-body-motion  (default) `body`, plus the mean and standard deviation of its values over the last
+body-motion  `body`, plus the mean and standard deviation of its values over the last
              WINDOW_S seconds, which tell a squat's standing phase from standing still and a
              push-up from a plank (327 values).
+body-travel  `body-motion`, plus how the body moves in the frame: where the hips, shoulders,
+             wrists and ankles are against their mean over the window, and how far they range, in
+             torso lengths. Hip-centred coordinates cannot tell a pull-up (the body rises to fixed
+             hands) from a shoulder press (the hands leave a still body); this can (351 values).
+world-travel (default) `body-travel` with the frame's body taken from MediaPipe's 3-D world
+             skeleton, turned so that the hips face the same way whatever the camera: a squat
+             filmed from the side gives what one filmed from the front does (351 values).
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ JOINT_ANGLES = (
 # dividing by them cannot blow up.
 MIN_TORSO = 1e-3
 WINDOW_S = 2.0
+# Points whose travel in the frame `body-travel` follows: the midpoints of the hips and of the
+# shoulders, each wrist and each ankle.
+ANCHORS = ((LEFT_HIP, RIGHT_HIP), (LEFT_SHOULDER, RIGHT_SHOULDER), (15,), (16,), (27,), (28,))
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,66 @@ def body_motion_features(pose: PoseSequence) -> np.ndarray:
     return np.concatenate([frame, mean, std], axis=1)
 
 
+def body_travel_features(pose: PoseSequence) -> np.ndarray:
+    """`body_motion_features`, then `travel_features`: (T, 3 × 109 + 4 × len(ANCHORS))."""
+    return np.concatenate([body_motion_features(pose), travel_features(pose)], axis=1)
+
+
+def travel_features(pose: PoseSequence) -> np.ndarray:
+    """The travel of ANCHORS in the frame: each one's position against its mean over the last
+    WINDOW_S seconds, and its standard deviation over them, in torso lengths (T, 4 × len(ANCHORS))."""
+    points = pose.landmarks[:, :, :2].astype(np.float64)
+    points[..., 0] *= pose.aspect_ratio
+    anchors = np.stack([points[:, group].mean(axis=1) for group in ANCHORS], axis=1).reshape(len(pose), -1)
+    hips = points[:, [LEFT_HIP, RIGHT_HIP]].mean(axis=1)
+    shoulders = points[:, [LEFT_SHOULDER, RIGHT_SHOULDER]].mean(axis=1)
+    # The window's mean torso, not each frame's: bending over shortens the torso on screen.
+    torso, _ = trailing_statistics(np.linalg.norm(shoulders - hips, axis=1)[:, None], pose.timestamps_s, WINDOW_S)
+    torso = np.maximum(torso, MIN_TORSO)
+    mean, std = trailing_statistics(anchors, pose.timestamps_s, WINDOW_S)
+    return np.concatenate([(anchors - mean) / torso, std / torso], axis=1)
+
+
+def world_coordinates(pose: PoseSequence) -> np.ndarray:
+    """MediaPipe's metric world landmarks (T, 33, 3), turned about the vertical axis so that the
+    hips lie along x (the same for any camera round the person) and scaled to torso length 1.
+
+    Frames whose world landmarks are missing (poses read from a table in the original layout)
+    take the image landmarks' own depth estimate instead (`body_coordinates`).
+    """
+    points = pose.world_landmarks.astype(np.float64)
+    missing = np.isnan(points).all(axis=(1, 2)) & pose.present
+    if missing.any():
+        points[missing] = body_coordinates(pose)[missing]
+    across = points[:, RIGHT_HIP] - points[:, LEFT_HIP]
+    heading = np.arctan2(across[:, 2], across[:, 0])
+    cos, sin = np.cos(heading)[:, None], np.sin(heading)[:, None]
+    turned = points.copy()
+    turned[..., 0] = cos * points[..., 0] + sin * points[..., 2]
+    turned[..., 2] = -sin * points[..., 0] + cos * points[..., 2]
+    shoulders = (turned[:, LEFT_SHOULDER] + turned[:, RIGHT_SHOULDER]) / 2
+    hips = (turned[:, LEFT_HIP] + turned[:, RIGHT_HIP]) / 2
+    torso = np.maximum(np.linalg.norm(shoulders - hips, axis=1), MIN_TORSO)
+    return turned / torso[:, None, None]
+
+
+def world_body_features(pose: PoseSequence) -> np.ndarray:
+    """The world skeleton seen from a fixed side of the hips, and its joint angles in 3-D: (T, 109)."""
+    coordinates = world_coordinates(pose)
+    angles = [_angle_at(coordinates[:, b], coordinates[:, a], coordinates[:, c]) for a, b, c in JOINT_ANGLES]
+    torso = (coordinates[:, LEFT_SHOULDER] + coordinates[:, RIGHT_SHOULDER]) / 2
+    tilt = np.arctan2(np.linalg.norm(torso[:, [0, 2]], axis=1), -torso[:, 1])
+    return np.concatenate([coordinates.reshape(len(pose), -1), np.column_stack(angles + [np.cos(tilt), np.sin(tilt)])],
+                          axis=1)
+
+
+def world_travel_features(pose: PoseSequence) -> np.ndarray:
+    """Like `body_travel_features`, with the frame's body taken from the world skeleton."""
+    frame = world_body_features(pose)
+    mean, std = trailing_statistics(frame, pose.timestamps_s, WINDOW_S)
+    return np.concatenate([frame, mean, std, travel_features(pose)], axis=1)
+
+
 def trailing_statistics(rows: np.ndarray, timestamps_s: np.ndarray, window_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of `rows` over each frame's window (t - window_s, t].
 
@@ -149,5 +219,14 @@ FEATURE_SETS: dict[str, FeatureSet] = {
                               body_motion_features,
                               "hip-centred, torso-scaled landmarks and joint angles, with their mean and "
                               f"spread over the last {WINDOW_S:g} s"),
+    "body-travel": FeatureSet("body-travel", 1, 3 * BODY_DIM + 4 * len(ANCHORS), WINDOW_S,
+                              body_travel_features,
+                              "body-motion, and how the hips, shoulders, wrists and ankles travel in the frame "
+                              f"over the last {WINDOW_S:g} s"),
+    "world-travel": FeatureSet("world-travel", 1, 3 * BODY_DIM + 4 * len(ANCHORS), WINDOW_S,
+                               world_travel_features,
+                               "the 3-D skeleton as seen from in front of the hips (the same from any camera), its "
+                               f"joint angles, their mean and spread over the last {WINDOW_S:g} s, and how the body "
+                               "travels in the frame"),
 }
-DEFAULT_FEATURE_SET = "body-motion"
+DEFAULT_FEATURE_SET = "world-travel"

@@ -35,7 +35,9 @@ class InferenceConfig:
     """How per-frame predictions become labels and segments."""
 
     smoothing_s: float = 0.5  # standard deviation, in seconds, of the Gaussian that smooths probabilities
-    min_confidence: float = 0.5  # a smoothed probability below this makes a frame (or clip) UNKNOWN
+    # A smoothed probability below this makes a frame (or clip) UNKNOWN; None: the model's own
+    # calibrated threshold (ExerciseModel.unknown_threshold).
+    min_confidence: float | None = None
     min_segment_s: float = 1.0  # shorter runs of one label are merged into their neighbours
 
 
@@ -117,15 +119,16 @@ class ClipPrediction:
 
 def predict_clip(model: ExerciseModel, pose: PoseSequence, config: InferenceConfig = InferenceConfig()) -> ClipPrediction:
     """Classify every frame of `pose`, smooth over time, and summarise the clip."""
+    threshold = unknown_threshold(model, config.min_confidence)
     probabilities = model.predict_pose(pose)
     present = ~np.isnan(probabilities).any(axis=1)
     smoothed = smooth_probabilities(probabilities, pose.timestamps_s, config.smoothing_s)
-    frame_labels = label_frames(smoothed, model.labels, config.min_confidence)
+    frame_labels = label_frames(smoothed, model.labels, threshold)
     if present.any():
         mean = probabilities[present].mean(axis=0)
         best = int(mean.argmax())
         best_guess, confidence = model.labels[best], float(mean[best])
-        label = best_guess if confidence >= config.min_confidence else UNKNOWN
+        label = best_guess if confidence >= threshold else UNKNOWN
     else:
         best_guess, confidence, label = NO_PERSON, 0.0, NO_PERSON
     return ClipPrediction(
@@ -133,6 +136,11 @@ def predict_clip(model: ExerciseModel, pose: PoseSequence, config: InferenceConf
         frame_labels=frame_labels, label=label, confidence=confidence, best_guess=best_guess,
         segments=find_segments(frame_labels, pose.timestamps_s, smoothed, model.labels, config.min_segment_s),
     )
+
+
+def unknown_threshold(model: ExerciseModel, asked: float | None) -> float:
+    """The confidence below which a frame or clip is UNKNOWN: the one asked for, else the model's."""
+    return model.unknown_threshold if asked is None else asked
 
 
 def count_segment_repetitions(prediction: ClipPrediction, pose: PoseSequence,

@@ -32,7 +32,7 @@ import numpy as np
 from wpa.annotate import draw_caption, draw_skeleton
 from wpa.colors import color_for, rgb
 from wpa.features import FEATURE_SETS
-from wpa.inference import NO_PERSON, UNKNOWN, readable
+from wpa.inference import NO_PERSON, UNKNOWN, readable, unknown_threshold
 from wpa.model import ExerciseModel
 from wpa.pose import NUM_LANDMARKS, PoseEstimator, PoseOptions, PoseSequence
 from wpa.reps import reps_text
@@ -50,7 +50,7 @@ WARM_UP_SIZE = (640, 480)
 class LiveSettings:
     """What a person can change while streaming."""
 
-    min_confidence: float = 0.5  # below this the label is "unsure"
+    min_confidence: float | None = None  # below this the label is "unsure" (None: the model's threshold)
     smoothing_s: float = 0.5  # time constant of the exponential smoothing (0: none)
     mirror_view: bool = True  # show the picture as a mirror would (classification is unaffected)
     max_side: int = 640  # larger frames are scaled down before pose estimation
@@ -205,7 +205,7 @@ class LiveSession:
         order = np.argsort(self._smoothed)[::-1]
         best = int(order[0])
         confidence = float(self._smoothed[best])
-        label = labels[best] if confidence >= self._settings.min_confidence else UNKNOWN
+        label = labels[best] if confidence >= unknown_threshold(self._model, self._settings.min_confidence) else UNKNOWN
         top = tuple((labels[i], float(self._smoothed[i])) for i in order[:3])
         return LiveReading(now, label, confidence, top, 0.0)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from wpa import __version__
@@ -32,6 +33,9 @@ from wpa.files import replace_directory, staging_directory
 from wpa.pose import PoseSequence, mirror_pose
 
 MODEL_FORMAT = "wpa-exercise-model"
+# Below this clip-mean probability of its best class a clip is "unknown", for models saved before
+# the threshold was calibrated on held-out groups (see wpa.openset).
+DEFAULT_UNKNOWN_THRESHOLD = 0.5
 MODEL_FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.pt"
 METADATA_FILE = "model.json"
@@ -73,11 +77,10 @@ class Scaler:
 
     @classmethod
     def fit(cls, features: np.ndarray) -> Scaler:
-        """Per-column mean and standard deviation (constant columns get scale 1)."""
-        mean = features.mean(axis=0)
-        scale = features.std(axis=0)
-        scale[scale < 1e-8] = 1.0
-        return cls(mean=mean.astype(np.float32), scale=scale.astype(np.float32))
+        """Per-column mean and standard deviation, by scikit-learn's StandardScaler (constant
+        columns get scale 1); kept as two arrays, so the saved model stays JSON."""
+        fitted = StandardScaler().fit(features)
+        return cls(mean=fitted.mean_.astype(np.float32), scale=fitted.scale_.astype(np.float32))
 
     def transform(self, features: np.ndarray) -> np.ndarray:
         return ((features - self.mean) / self.scale).astype(np.float32)
@@ -94,6 +97,9 @@ class ExerciseModel:
     feature_set: str
     # Average the predictions for the video and its mirror image: a left-handed curl is a curl.
     mirror_average: bool = True
+    # A clip (or a stretch of frames) whose best class has a lower mean probability is "unknown":
+    # calibrated so that few clips of known exercises from unseen groups fall below it.
+    unknown_threshold: float = DEFAULT_UNKNOWN_THRESHOLD
     train_config: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     data_summary: dict[str, Any] = field(default_factory=dict)
@@ -152,6 +158,7 @@ def save_model(model: ExerciseModel, directory: str | Path) -> Path:
             "feature_set": model.feature_set,
             "feature_version": model.feature_version,
             "mirror_average": model.mirror_average,
+            "unknown_threshold": model.unknown_threshold,
             "model_config": asdict(model.config),
             "scaler": {"mean": model.scaler.mean.tolist(), "scale": model.scaler.scale.tolist()},
             "train_config": model.train_config,
@@ -190,7 +197,9 @@ def load_model(directory: str | Path) -> ExerciseModel:
         raise ModelError(f"Model '{name}' is inconsistent: its sizes do not match its feature set and labels. "
                          "Train the model again.")
     return ExerciseModel(network=network, config=config, labels=labels, scaler=scaler, feature_set=feature_set,
-                         mirror_average=bool(metadata.get("mirror_average", False)), train_config=metadata.get("train_config", {}), metrics=metadata.get("metrics", {}),
+                         mirror_average=bool(metadata.get("mirror_average", False)),
+                         unknown_threshold=float(metadata.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)),
+                         train_config=metadata.get("train_config", {}), metrics=metadata.get("metrics", {}),
                          data_summary=metadata.get("data_summary", {}), created=metadata.get("created", ""))
 
 

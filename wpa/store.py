@@ -20,7 +20,7 @@ from typing import Any
 
 from wpa.errors import ModelError
 from wpa.files import write_text_atomic
-from wpa.model import METADATA_FILE, ExerciseModel, check_model_files, save_model
+from wpa.model import DEFAULT_UNKNOWN_THRESHOLD, METADATA_FILE, ExerciseModel, check_model_files, save_model
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR, USER_MODELS_DIR
 
 SHIPPED_NAME = "default (shipped)"
@@ -50,18 +50,23 @@ class ModelEntry:
         return list(self.metadata.get("labels", [])) if self.metadata else []
 
     @property
+    def unknown_threshold(self) -> float:
+        """Below this confidence the model calls a clip unknown (see ExerciseModel)."""
+        return float((self.metadata or {}).get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD))
+
+    @property
     def headline_metrics(self) -> dict[str, float]:
         """Frame and clip accuracy on clips the model never saw: cross-validation if it was run,
         else the validation split."""
         metrics = (self.metadata or {}).get("metrics", {})
         source = metrics.get("cross_validation") or metrics.get("validation") or {}
-        return {key: source[key] for key in ("frame_accuracy", "clip_accuracy") if key in source}
+        return {key: source[key] for key in ("frame_accuracy", "time_accuracy", "clip_accuracy") if key in source}
 
     @property
     def measured_by(self) -> str:
         metrics = (self.metadata or {}).get("metrics", {})
         if "cross_validation" in metrics:
-            return f"grouped {metrics['cross_validation'].get('folds', '?')}-fold cross-validation"
+            return f"whole sources held out, {metrics['cross_validation'].get('folds', '?')}-fold cross-validation"
         return "held-out validation clips" if "validation" in metrics else "not measured"
 
 

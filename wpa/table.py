@@ -4,7 +4,9 @@ Two layouts are read:
 
 * **wpa's table** (written by `python -m wpa extract`): one row per frame with `clip_id`, `label`,
   `frame_index`, `timestamp_s`, `frame_width`, `frame_height`, then `<landmark>_x`, `_y`, `_z`,
-  `_visibility` for the 33 landmarks in MediaPipe's order (`nose_x`, ..., `right_foot_index_visibility`).
+  `_visibility` for the 33 landmarks in MediaPipe's order (`nose_x`, ..., `right_foot_index_visibility`),
+  then MediaPipe's metric world landmarks `<landmark>_world_x`, `_world_y`, `_world_z` (optional when
+  reading: without them, features that need them use the image landmarks' depth instead).
   Frames with nobody have empty landmark cells.
 
 * **the original notebook's CSV**: a header `x0 … x32, y0 … y32, z0 … z32, label`. The notebook
@@ -30,6 +32,8 @@ from wpa.pose import LANDMARK_NAMES, NUM_LANDMARKS, PoseSequence
 ORIGINAL_COLUMNS = tuple(f"{axis}{i}" for axis in "xyz" for i in range(NUM_LANDMARKS))
 AXES = ("x", "y", "z", "visibility")
 TABLE_COLUMNS = tuple(f"{name}_{axis}" for name in LANDMARK_NAMES for axis in AXES)
+# MediaPipe's metric world landmarks; optional when reading (tables written before them lack them).
+WORLD_COLUMNS = tuple(f"{name}_world_{axis}" for name in LANDMARK_NAMES for axis in "xyz")
 ASSUMED_FPS = 30.0
 MAX_CLASSES = 500
 
@@ -39,7 +43,9 @@ def write_landmarks_table(clips: list[Clip], path: str | Path) -> Path:
     frames = []
     for clip in clips:
         pose = clip.pose
-        table = pd.DataFrame(pose.landmarks.reshape(len(pose), -1), columns=TABLE_COLUMNS)
+        table = pd.DataFrame(np.concatenate([pose.landmarks.reshape(len(pose), -1),
+                                             pose.world_landmarks.reshape(len(pose), -1)], axis=1),
+                             columns=TABLE_COLUMNS + WORLD_COLUMNS)
         table.insert(0, "clip_id", clip.clip_id)
         table.insert(1, "label", clip.label)
         table.insert(2, "frame_index", np.arange(len(pose)))
@@ -70,10 +76,14 @@ def read_landmarks_csv(path: str | Path) -> tuple[list[Clip], list[str]]:
     if table.empty:
         raise DatasetError(f"{path.name} has a header but no rows.")
     notes: list[str] = []
+    world = np.full((len(table), NUM_LANDMARKS, 3), np.nan)
     if all(column in table.columns for column in TABLE_COLUMNS):
         landmarks = _numbers(table, list(TABLE_COLUMNS), path).reshape(len(table), NUM_LANDMARKS, 4)
         partial = np.isnan(landmarks).any(axis=(1, 2)) & ~np.isnan(landmarks).all(axis=(1, 2))
         _refuse_rows(partial, path, "have some landmark values empty but not all")
+        if all(column in table.columns for column in WORLD_COLUMNS):
+            world = _numbers(table, list(WORLD_COLUMNS), path).reshape(len(table), NUM_LANDMARKS, 3).copy()
+            world[np.isnan(world).any(axis=(1, 2))] = np.nan  # a frame's world skeleton is whole or absent
     elif all(column in table.columns for column in ORIGINAL_COLUMNS):
         coordinates = [column for column in table.columns if column in ORIGINAL_COLUMNS]  # file order
         xyz = _numbers(table, coordinates, path).reshape(len(table), NUM_LANDMARKS, 3)
@@ -94,10 +104,11 @@ def read_landmarks_csv(path: str | Path) -> tuple[list[Clip], list[str]]:
     if classes > MAX_CLASSES:
         raise DatasetError(f"{path.name} has {classes} different labels; wpa trains at most {MAX_CLASSES} "
                            "classes. Is the label column the right one?")
-    return _clips(table, landmarks.astype(np.float32), labels, notes, path), notes
+    return _clips(table, landmarks.astype(np.float32), world.astype(np.float32), labels, notes, path), notes
 
 
-def _clips(table: pd.DataFrame, landmarks: np.ndarray, labels: np.ndarray, notes: list[str], path: Path) -> list[Clip]:
+def _clips(table: pd.DataFrame, landmarks: np.ndarray, world: np.ndarray, labels: np.ndarray, notes: list[str],
+           path: Path) -> list[Clip]:
     if "clip_id" in table.columns:
         clip_ids = table["clip_id"].astype(str).to_numpy()
     else:
@@ -122,8 +133,7 @@ def _clips(table: pd.DataFrame, landmarks: np.ndarray, labels: np.ndarray, notes
         size = (int(table["frame_width"].iloc[rows[0]]), int(table["frame_height"].iloc[rows[0]])) \
             if {"frame_width", "frame_height"} <= set(table.columns) else (1, 1)
         clip_landmarks = landmarks[rows]
-        pose = PoseSequence(landmarks=clip_landmarks,
-                            world_landmarks=np.full((len(rows), NUM_LANDMARKS, 3), np.nan, np.float32),
+        pose = PoseSequence(landmarks=clip_landmarks, world_landmarks=world[rows],
                             timestamps_s=(times - times[0]).astype(np.float64),
                             fps=ASSUMED_FPS if timestamps is None else _fps(times), frame_size=size)
         clips.append(Clip(clip_id=clip_id, label=str(labels[rows[0]]), pose=pose))

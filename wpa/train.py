@@ -1,9 +1,11 @@
 """Training: the original MLP recipe with an honest split.
 
 Adam 1e-3, StepLR(10, 0.5), cross-entropy, batch 32, up to 80 epochs, early stopping with
-patience 5 — and three faults of the original fixed: clips, not frames, are split between
-training and validation (no clip on both sides); the scaler is fitted on the training part only;
-early stopping watches the validation loss. Runs are seeded and repeatable.
+patience 5 — and three faults of the original fixed: groups of clips (one person, camera or gym;
+each clip alone where none is named), not frames, are split between training and validation; the
+scaler is fitted on the training part only; early stopping watches the validation loss. The
+validation groups also calibrate the threshold below which a clip is called unknown. Runs are
+seeded and repeatable.
 
 The loop knows no UI: it reports each epoch through `on_epoch` and asks `should_stop` whether
 to give up early (a cancel button, a closed session).
@@ -12,19 +14,26 @@ to give up early (a cancel button, a closed session).
 from __future__ import annotations
 
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 import torch
+from sklearn.model_selection import StratifiedGroupKFold
 from torch import nn
 
+from wpa.augment import AugmentConfig, augmented_copies
 from wpa.dataset import Clip, class_problems
 from wpa.errors import DatasetError
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS, compute_features
-from wpa.metrics import Evaluation, evaluate_probabilities
+from wpa.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
 from wpa.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
 from wpa.pose import mirror_pose
+
+BALANCING = ("none", "class", "group")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -43,14 +52,40 @@ class TrainConfig:
     seed: int = 0
     # Train on every clip and its mirror image, and average both views when predicting.
     mirror: bool = True
+    # Also train on copies of each clip as other cameras and bodies would give it (None: no copies).
+    augment: AugmentConfig | None = None
+    label_smoothing: float = 0.0
+    # The unknown threshold is set so that about this share of held-out clips of known exercises
+    # (from groups the model did not train on) would be called unknown.
+    known_called_unknown: float = 0.05
+    # Weigh the loss so that each class ("class"), or each group within its class and each class
+    # ("group"), counts alike however many frames it has; "none" weighs every frame alike.
+    balance: str = "none"
 
     def __post_init__(self) -> None:
         if self.feature_set not in FEATURE_SETS:
             raise ValueError(f"unknown feature set '{self.feature_set}' (known: {', '.join(FEATURE_SETS)})")
         if not 0 <= self.val_fraction < 1:
             raise ValueError("val_fraction must be at least 0 and below 1")
+        if self.balance not in BALANCING:
+            raise ValueError(f"balance must be one of {', '.join(BALANCING)}, not '{self.balance}'")
+        if not 0 < self.known_called_unknown < 1:
+            raise ValueError("known_called_unknown must be above 0 and below 1")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError("label_smoothing must be at least 0 and below 1")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.lr_step_size < 1:
             raise ValueError("epochs, batch_size, patience and lr_step_size must be at least 1")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """The config a model's `train_config` records (fields it lacks take their defaults)."""
+        known = {f.name for f in fields(cls)}
+        values = {name: value for name, value in values.items() if name in known}
+        if "hidden_dims" in values:
+            values["hidden_dims"] = tuple(values["hidden_dims"])
+        if values.get("augment") is not None:
+            values["augment"] = AugmentConfig(**values["augment"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -93,38 +128,53 @@ def check_clips(clips: Sequence[Clip]) -> tuple[str, ...]:
     return labels
 
 
-def split_by_clip(labels: Sequence[str], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Indices of training and validation clips, stratified by class.
+def split_by_group(labels: Sequence[str], groups: Sequence[str], val_fraction: float,
+                   seed: int) -> tuple[list[int], list[int]]:
+    """Indices of training and validation clips: whole groups go to validation, about
+    `val_fraction` of each class's clips (scikit-learn's StratifiedGroupKFold deals the groups;
+    of its folds, the one holding the most classes validates).
 
-    Each class with at least two clips gives round(n × val_fraction) of them (at least one, and
-    never all) to validation; a class with one clip stays in training.
+    A class whose clips all share one group stays whole in training: validating it would leave
+    nothing to learn it from. No group is ever on both sides.
     """
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for label in sorted(set(labels)):
-        members = [i for i, clip_label in enumerate(labels) if clip_label == label]
-        rng.shuffle(members)
-        take = 0
-        if val_fraction > 0 and len(members) > 1:
-            take = min(max(1, round(len(members) * val_fraction)), len(members) - 1)
-        val += members[:take]
-        train += members[take:]
-    return sorted(train), sorted(val)
+    everything = list(range(len(labels)))
+    groups_of_class: dict[str, set[str]] = {}
+    for label, group in zip(labels, groups):
+        groups_of_class.setdefault(label, set()).add(group)
+    # Groups holding a class that has no other group never leave training.
+    pinned = {group for members in groups_of_class.values() if len(members) == 1 for group in members}
+    movable = [i for i in everything if groups[i] not in pinned]
+    movable_groups = {groups[i] for i in movable}
+    if val_fraction <= 0 or len(movable_groups) < 2:
+        return everything, []
+    # StratifiedGroupKFold wants some class with at least as many clips as folds.
+    largest_class = max(Counter(labels[i] for i in movable).values())
+    splits = min(max(2, round(1 / val_fraction)), len(movable_groups), max(2, largest_class))
+    splitter = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # "least populated class has fewer members than folds": expected
+        warnings.simplefilter("ignore", UserWarning)
+        folds = [sorted(movable[j] for j in val_part) for _, val_part in
+                 splitter.split(movable, [labels[i] for i in movable], [groups[i] for i in movable])]
+    val = max(folds, key=lambda fold: len({labels[i] for i in fold}))
+    val_set = set(val)
+    return [i for i in everything if i not in val_set], val
 
 
-def grouped_folds(labels: Sequence[str], folds: int, seed: int) -> np.ndarray:
-    """Fold number of each clip for grouped, stratified k-fold cross-validation: each class's
-    clips are shuffled and dealt round the folds in turn, so every fold gets a share of every
-    class that has enough clips."""
-    rng = np.random.default_rng(seed)
+def fold_of_each_clip(labels: Sequence[str], groups: Sequence[str], folds: int, seed: int) -> np.ndarray:
+    """Fold number of each clip for stratified group k-fold cross-validation (scikit-learn's
+    StratifiedGroupKFold): no group in two folds, each fold with a share of every class that has
+    enough groups. Raises DatasetError when there are fewer groups than folds."""
+    distinct, largest_class = len(set(groups)), max(Counter(labels).values(), default=0)
+    if distinct < folds or largest_class < folds:
+        raise DatasetError(f"{folds}-fold cross-validation needs at least {folds} groups of clips and a class with "
+                           f"{folds} clips; these clips make {distinct} groups and the largest class has "
+                           f"{largest_class}. Use fewer folds or add clips from other people and places.")
     assignment = np.zeros(len(labels), np.int64)
-    dealt = 0
-    for label in sorted(set(labels)):
-        members = [i for i, clip_label in enumerate(labels) if clip_label == label]
-        rng.shuffle(members)
-        for position, i in enumerate(members):
-            assignment[i] = (dealt + position) % folds
-        dealt += len(members)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for fold, (_, held_out) in enumerate(splitter.split(np.zeros(len(labels)), labels, groups)):
+            assignment[held_out] = fold
     return assignment
 
 
@@ -137,43 +187,59 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
     """
     labels = check_clips(clips)
     clips = [clip for clip in clips if clip.pose.present.any()]
-    train_index, val_index = split_by_clip([clip.label for clip in clips], config.val_fraction, config.seed)
+    train_index, val_index = split_by_group([clip.label for clip in clips], [clip.split_group for clip in clips],
+                                            config.val_fraction, config.seed)
     train_clips, val_clips = [clips[i] for i in train_index], [clips[i] for i in val_index]
 
     torch.manual_seed(config.seed)
-    train_features, train_targets = _frame_arrays(train_clips, labels, config, mirrored_too=True)
+    train_features, train_targets, train_weights = _training_rows(train_clips, labels, config)
     scaler = Scaler.fit(train_features)
     model_config = ModelConfig(input_dim=train_features.shape[1], num_classes=len(labels),
                                hidden_dims=tuple(config.hidden_dims), dropout=config.dropout)
     network = ExerciseMLP(model_config)
     val_views = _validation_views(val_clips, labels, config, scaler)
-    history, stop_reason = _fit(network, scaler.transform(train_features), train_targets, val_views, config,
-                                on_epoch, should_stop)
+    history, stop_reason = _fit(network, scaler.transform(train_features), train_targets, train_weights, val_views,
+                                config, on_epoch, should_stop)
 
     model = ExerciseModel(network=network, config=model_config, labels=labels, scaler=scaler,
                           feature_set=config.feature_set, mirror_average=config.mirror,
                           train_config=_config_dict(config), data_summary=summarise_data(clips, train_clips, val_clips))
     evaluation = evaluate_model(model, val_clips) if val_clips else None
     if evaluation is not None:
-        model.metrics = {"validation": evaluation.to_dict(), "stop_reason": stop_reason, "epochs_run": len(history),
-                         "best_epoch": max((r.epoch for r in history if r.best), default=len(history))}
+        calibrate(model, evaluation, config.known_called_unknown, f"{len(val_clips)} validation clips")
+        evaluation = evaluate_model(model, val_clips)  # judged with the threshold it now has
+        model.metrics.update({"validation": evaluation.to_dict(), "stop_reason": stop_reason,
+                              "epochs_run": len(history),
+                              "best_epoch": max((r.epoch for r in history if r.best), default=len(history))})
     return TrainingResult(model=model, history=history, evaluation=evaluation, stop_reason=stop_reason,
                           train_clips=[c.clip_id for c in train_clips], val_clips=[c.clip_id for c in val_clips])
 
 
+def calibrate(model: ExerciseModel, evaluation: Evaluation, known_called_unknown: float, held_out: str) -> None:
+    """Set `model`'s unknown threshold from held-out clips of known exercises (`evaluation`), so
+    that about `known_called_unknown` of such clips would be called unknown."""
+    threshold = calibrate_unknown_threshold(evaluation, known_called_unknown)
+    if threshold is not None:
+        model.unknown_threshold = threshold
+        model.metrics["unknown_threshold"] = {"threshold": threshold, "calibrated_on": held_out,
+                                              "known_called_unknown": known_called_unknown}
+
+
 def evaluate_model(model: ExerciseModel, clips: Sequence[Clip]) -> Evaluation:
     """Frame and clip metrics of `model` on `clips` (whose labels must be among the model's)."""
-    return evaluate_probabilities(model.labels, [(clip.clip_id, clip.label, model.predict_pose(clip.pose))
+    return evaluate_probabilities(model.labels, [HeldOut(clip.clip_id, clip.label, model.predict_pose(clip.pose),
+                                                         clip.pose.timestamps_s, model.unknown_threshold)
                                                  for clip in clips])
 
 
 def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), folds: int = 5,
                    on_fold: Callable[[int, int], None] | None = None) -> Evaluation:
-    """Grouped, stratified k-fold cross-validation: every clip is predicted by a model trained
-    (with its own validation split for early stopping) on the other folds only."""
+    """Stratified group k-fold cross-validation: every clip is predicted by a model trained (with
+    its own grouped validation split for early stopping) on the other folds only, so no group
+    (`Clip.split_group`: one person, camera or gym) is on both sides."""
     labels = check_clips(clips)
     clips = [clip for clip in clips if clip.pose.present.any()]
-    fold_of = grouped_folds([clip.label for clip in clips], folds, config.seed)
+    fold_of = fold_of_each_clip([clip.label for clip in clips], [clip.split_group for clip in clips], folds, config.seed)
     predictions = []
     for fold in range(folds):
         if on_fold:
@@ -182,9 +248,10 @@ def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), f
         rest = [clip for clip, f in zip(clips, fold_of) if f != fold]
         if not held_out:
             continue
-        fold_config = TrainConfig(**{**asdict(config), "seed": config.seed + fold})
+        fold_config = replace(config, seed=config.seed + fold)
         model = train_model(rest, fold_config).model
-        predictions += [(clip.clip_id, clip.label, _align(model, clip, labels)) for clip in held_out]
+        predictions += [HeldOut(clip.clip_id, clip.label, _align(model, clip, labels), clip.pose.timestamps_s,
+                                model.unknown_threshold) for clip in held_out]
     return evaluate_probabilities(labels, predictions)
 
 
@@ -203,17 +270,19 @@ def summarise_data(clips: Sequence[Clip], train_clips: Sequence[Clip] = (), val_
         "classes": dict(sorted(per_class.items())),
         "train_clips": [clip.clip_id for clip in train_clips],
         "val_clips": [clip.clip_id for clip in val_clips],
+        # What `evaluate` leaves out: a clip of a group the model has seen is not a fair test.
+        "groups_seen": sorted({clip.split_group for clip in [*train_clips, *val_clips]}),
     }
 
 
-def _fit(network: ExerciseMLP, features: np.ndarray, targets: np.ndarray,
+def _fit(network: ExerciseMLP, features: np.ndarray, targets: np.ndarray, weights: np.ndarray,
          val_views: tuple[list[torch.Tensor], torch.Tensor] | None, config: TrainConfig,
          on_epoch: Callable[[EpochReport], None] | None,
          should_stop: Callable[[], bool] | None) -> tuple[list[EpochReport], str]:
     optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step_size, gamma=config.lr_gamma)
-    loss_function = nn.CrossEntropyLoss()
-    inputs, labels = torch.from_numpy(features), torch.from_numpy(targets)
+    loss_function = nn.CrossEntropyLoss(reduction="none", label_smoothing=config.label_smoothing)
+    inputs, labels, frame_weights = torch.from_numpy(features), torch.from_numpy(targets), torch.from_numpy(weights)
     shuffler = torch.Generator().manual_seed(config.seed)
     history: list[EpochReport] = []
     best_loss, best_state, epochs_without_improvement = float("inf"), None, 0
@@ -230,7 +299,8 @@ def _fit(network: ExerciseMLP, features: np.ndarray, targets: np.ndarray,
             batch = order[start:start + config.batch_size]
             optimizer.zero_grad()
             logits = network(inputs[batch])
-            loss = loss_function(logits, labels[batch])
+            batch_weights = frame_weights[batch]
+            loss = (loss_function(logits, labels[batch]) * batch_weights).sum() / batch_weights.sum()
             loss.backward()
             optimizer.step()
             loss_sum += loss.item() * len(batch)
@@ -275,7 +345,7 @@ def _validation_views(clips: Sequence[Clip], labels: tuple[str, ...], config: Tr
                       scaler: Scaler) -> tuple[list[torch.Tensor], torch.Tensor] | None:
     if not clips:
         return None
-    features, targets = _frame_arrays(clips, labels, config, mirrored_too=False)
+    features, targets = _frame_arrays(clips, labels, config)
     views = [torch.from_numpy(scaler.transform(features))]
     if config.mirror:
         mirrored = [compute_features(mirror_pose(clip.pose), config.feature_set) for clip in clips]
@@ -284,20 +354,52 @@ def _validation_views(clips: Sequence[Clip], labels: tuple[str, ...], config: Tr
     return views, torch.from_numpy(targets)
 
 
-def _frame_arrays(clips: Sequence[Clip], labels: tuple[str, ...], config: TrainConfig,
-                  mirrored_too: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows and class indices of every frame with a person (and of the mirror images,
-    when `mirrored_too` and the config mirrors)."""
+def _training_rows(clips: Sequence[Clip], labels: tuple[str, ...],
+                   config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature rows, class indices and loss weights of every training frame with a person: of
+    each clip, its mirror image (when the config mirrors) and its augmented copies (when it
+    augments, each mirrored too)."""
     index = {label: i for i, label in enumerate(labels)}
-    poses = [(clip.pose, index[clip.label]) for clip in clips]
-    if mirrored_too and config.mirror:
-        poses += [(mirror_pose(clip.pose), index[clip.label]) for clip in clips]
+    rng = np.random.default_rng(config.seed)
+    rows, targets, owners = [], [], []
+    for clip in clips:
+        poses = [clip.pose]
+        if config.augment is not None:
+            poses += augmented_copies(clip.pose, rng, config.augment)
+        if config.mirror:
+            poses += [mirror_pose(pose) for pose in poses]
+        for pose in poses:
+            features = compute_features(pose, config.feature_set)
+            features = features[~np.isnan(features).any(axis=1)]
+            rows.append(features)
+            targets.append(np.full(len(features), index[clip.label], np.int64))
+            owners += [(clip.label, clip.split_group)] * len(features)
+    return np.concatenate(rows), np.concatenate(targets), _balancing_weights(owners, config.balance)
+
+
+def _balancing_weights(owners: list[tuple[str, str]], balance: str) -> np.ndarray:
+    """Each frame's loss weight, from the (class, group) it belongs to; they average to 1."""
+    if balance == "none":
+        return np.ones(len(owners), np.float32)
+    frames = Counter(owners) if balance == "group" else Counter(label for label, _ in owners)
+    groups_of_class = Counter(label for label, _ in frames) if balance == "group" else None
+    if balance == "group":
+        weights = np.array([1 / (frames[owner] * groups_of_class[owner[0]]) for owner in owners])
+    else:
+        weights = np.array([1 / frames[label] for label, _ in owners])
+    return (weights * len(weights) / weights.sum()).astype(np.float32)
+
+
+def _frame_arrays(clips: Sequence[Clip], labels: tuple[str, ...],
+                  config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows and class indices of every frame with a person of `clips`, as recorded."""
+    index = {label: i for i, label in enumerate(labels)}
     rows, targets = [], []
-    for pose, target in poses:
-        features = compute_features(pose, config.feature_set)
+    for clip in clips:
+        features = compute_features(clip.pose, config.feature_set)
         features = features[~np.isnan(features).any(axis=1)]
         rows.append(features)
-        targets.append(np.full(len(features), target, np.int64))
+        targets.append(np.full(len(features), index[clip.label], np.int64))
     return np.concatenate(rows), np.concatenate(targets)
 
 
