@@ -127,7 +127,7 @@ def choose_settings() -> TrainConfig:
             "mirror": st.checkbox("Also learn from mirror images (left and right alike)", defaults.mirror),
         }
         copies = st.number_input("Copies of each clip as other cameras and bodies would show it", 0, 8,
-                                 defaults.augment.copies if defaults.augment else 0,
+                                 defaults.augment_copies,
                                  help="More copies learn more views and proportions; training takes longer.")
     return TrainConfig(**values, augment=replace(defaults.augment or AugmentConfig(), copies=copies) if copies else None)
 

@@ -41,14 +41,12 @@ def clip_scores(model: ExerciseModel, pose, centroids: np.ndarray, precision: np
     """Each candidate score of one clip (higher: more like a known exercise), and its confidence."""
     embeddings, logits = [], []
     for view in [pose, mirror_pose(pose)] if model.mirror_average else [pose]:
-        features = compute_features(view, model.feature_set)
-        features = features[~np.isnan(features).any(axis=1)]
-        if not len(features):
+        hidden = penultimate(model, view)
+        if not len(hidden):
             return None
         with torch.no_grad():
-            hidden = model.network.layers[:-1](torch.from_numpy(model.scaler.transform(features)))
-            logits.append(model.network.layers[-1](hidden).numpy())
-        embeddings.append(hidden.numpy())
+            logits.append(model.network.layers[-1](torch.from_numpy(hidden)).numpy())
+        embeddings.append(hidden)
     probabilities = np.mean([torch.softmax(torch.from_numpy(view), 1).numpy() for view in logits], axis=0)
     energy = np.mean([torch.logsumexp(torch.from_numpy(view), 1).numpy() for view in logits], axis=0)
     embedding = np.mean(embeddings, axis=0)
@@ -61,16 +59,21 @@ def clip_scores(model: ExerciseModel, pose, centroids: np.ndarray, precision: np
             "Mahalanobis": float(-np.median(distances))}
 
 
+def penultimate(model: ExerciseModel, pose) -> np.ndarray:
+    """The last hidden layer's activations for each frame of `pose` with a person."""
+    features = compute_features(pose, model.feature_set)
+    features = features[~np.isnan(features).any(axis=1)]
+    with torch.no_grad():
+        return model.network.layers[:-1](torch.from_numpy(model.scaler.transform(features))).numpy()
+
+
 def class_centroids(model: ExerciseModel, clips: list[Clip]) -> tuple[np.ndarray, np.ndarray]:
     """Centroids of the penultimate layer per class over `clips`' frames, and the precision
     matrix of a covariance shared by all classes."""
     rows, owners = [], []
     for clip in clips:
-        features = compute_features(clip.pose, model.feature_set)
-        features = features[~np.isnan(features).any(axis=1)]
-        with torch.no_grad():
-            rows.append(model.network.layers[:-1](torch.from_numpy(model.scaler.transform(features))).numpy())
-        owners += [model.labels.index(clip.label)] * len(features)
+        rows.append(penultimate(model, clip.pose))
+        owners += [model.labels.index(clip.label)] * len(rows[-1])
     rows, owners = np.concatenate(rows), np.array(owners)
     centroids = np.stack([rows[owners == i].mean(axis=0) for i in range(len(model.labels))])
     residuals = rows - centroids[owners]

@@ -387,7 +387,7 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
             command.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default),
                                  help=f"{help_text} (default: {default})")
         command.add_argument("--no-mirror", action="store_true", help="do not train on mirrored clips or average mirrored views")
-        command.add_argument("--augment", dest="augment_copies", type=int, default=defaults.augment.copies if defaults.augment else 0,
+        command.add_argument("--augment", dest="augment_copies", type=int, default=defaults.augment_copies,
                              metavar="COPIES", help="train on this many copies of each clip as other cameras and "
                                                     "bodies would give it, 0 for none (default: %(default)s)")
         command.add_argument("--balance", choices=BALANCING, default=defaults.balance,

@@ -65,9 +65,7 @@ class Evaluation:
 
     @property
     def clip_confusion(self) -> np.ndarray:
-        index = {label: i for i, label in enumerate(self.labels)}
-        return confusion_matrix([index[c.label] for c in self.clips], [index[c.predicted] for c in self.clips],
-                                labels=range(len(self.labels)))
+        return confusion_matrix(*self._clip_classes(), labels=range(len(self.labels)))
 
     @property
     def frame_accuracy(self) -> float:
@@ -95,12 +93,7 @@ class Evaluation:
 
     def per_class(self, level: str = "frame") -> list[dict[str, Any]]:
         """Precision, recall, F1 and support of each class, on frames or on clips."""
-        if level == "frame":
-            truth, predicted = self.frame_truth, self.frame_predicted
-        else:
-            index = {label: i for i, label in enumerate(self.labels)}
-            truth = np.array([index[c.label] for c in self.clips], np.int64)
-            predicted = np.array([index[c.predicted] for c in self.clips], np.int64)
+        truth, predicted = (self.frame_truth, self.frame_predicted) if level == "frame" else self._clip_classes()
         precision, recall, f1, support = precision_recall_fscore_support(
             truth, predicted, labels=range(len(self.labels)), zero_division=0)
         return [{"label": label, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
@@ -110,6 +103,12 @@ class Evaluation:
         """Mean F1 over the classes that occur in the evaluated clips."""
         scores = [row["f1"] for row in self.per_class(level) if row["support"] > 0]
         return float(np.mean(scores)) if scores else 0.0
+
+    def _clip_classes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each clip's true and predicted class index."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        return (np.array([index[c.label] for c in self.clips], np.int64),
+                np.array([index[c.predicted] for c in self.clips], np.int64))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (stored in model.json and printed by the CLI)."""

@@ -30,7 +30,7 @@ from wpa.errors import DatasetError
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS, compute_features
 from wpa.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
 from wpa.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
-from wpa.pose import mirror_pose
+from wpa.pose import PoseSequence, mirror_pose
 
 BALANCING = ("none", "class", "group")
 
@@ -75,6 +75,11 @@ class TrainConfig:
             raise ValueError("label_smoothing must be at least 0 and below 1")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.lr_step_size < 1:
             raise ValueError("epochs, batch_size, patience and lr_step_size must be at least 1")
+
+    @property
+    def augment_copies(self) -> int:
+        """Augmented copies made of each clip (0 without augmentation)."""
+        return self.augment.copies if self.augment else 0
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -204,10 +209,14 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
     model = ExerciseModel(network=network, config=model_config, labels=labels, scaler=scaler,
                           feature_set=config.feature_set, mirror_average=config.mirror,
                           train_config=_config_dict(config), data_summary=summarise_data(clips, train_clips, val_clips))
-    evaluation = evaluate_model(model, val_clips) if val_clips else None
-    if evaluation is not None:
-        calibrate(model, evaluation, config.known_called_unknown, f"{len(val_clips)} validation clips")
-        evaluation = evaluate_model(model, val_clips)  # judged with the threshold it now has
+    evaluation = None
+    if val_clips:
+        predictions = _predictions(model, val_clips)
+        calibrate(model, evaluate_probabilities(labels, predictions), config.known_called_unknown,
+                  f"{len(val_clips)} validation clips")
+        # The same predictions, judged with the threshold the model now has.
+        evaluation = evaluate_probabilities(labels, [p._replace(unknown_threshold=model.unknown_threshold)
+                                                     for p in predictions])
         model.metrics.update({"validation": evaluation.to_dict(), "stop_reason": stop_reason,
                               "epochs_run": len(history),
                               "best_epoch": max((r.epoch for r in history if r.best), default=len(history))})
@@ -227,9 +236,12 @@ def calibrate(model: ExerciseModel, evaluation: Evaluation, known_called_unknown
 
 def evaluate_model(model: ExerciseModel, clips: Sequence[Clip]) -> Evaluation:
     """Frame and clip metrics of `model` on `clips` (whose labels must be among the model's)."""
-    return evaluate_probabilities(model.labels, [HeldOut(clip.clip_id, clip.label, model.predict_pose(clip.pose),
-                                                         clip.pose.timestamps_s, model.unknown_threshold)
-                                                 for clip in clips])
+    return evaluate_probabilities(model.labels, _predictions(model, clips))
+
+
+def _predictions(model: ExerciseModel, clips: Sequence[Clip]) -> list[HeldOut]:
+    return [HeldOut(clip.clip_id, clip.label, model.predict_pose(clip.pose), clip.pose.timestamps_s,
+                    model.unknown_threshold) for clip in clips]
 
 
 def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), folds: int = 5,
@@ -345,12 +357,13 @@ def _validation_views(clips: Sequence[Clip], labels: tuple[str, ...], config: Tr
                       scaler: Scaler) -> tuple[list[torch.Tensor], torch.Tensor] | None:
     if not clips:
         return None
-    features, targets = _frame_arrays(clips, labels, config)
-    views = [torch.from_numpy(scaler.transform(features))]
+    index = {label: i for i, label in enumerate(labels)}
+    recorded = [_rows_with_a_person(clip.pose, config.feature_set) for clip in clips]
+    targets = np.concatenate([np.full(len(rows), index[clip.label], np.int64) for clip, rows in zip(clips, recorded)])
+    views = [torch.from_numpy(scaler.transform(np.concatenate(recorded)))]
     if config.mirror:
-        mirrored = [compute_features(mirror_pose(clip.pose), config.feature_set) for clip in clips]
-        mirrored = np.concatenate([rows[~np.isnan(rows).any(axis=1)] for rows in mirrored])
-        views.append(torch.from_numpy(scaler.transform(mirrored)))
+        mirrored = [_rows_with_a_person(mirror_pose(clip.pose), config.feature_set) for clip in clips]
+        views.append(torch.from_numpy(scaler.transform(np.concatenate(mirrored))))
     return views, torch.from_numpy(targets)
 
 
@@ -369,8 +382,7 @@ def _training_rows(clips: Sequence[Clip], labels: tuple[str, ...],
         if config.mirror:
             poses += [mirror_pose(pose) for pose in poses]
         for pose in poses:
-            features = compute_features(pose, config.feature_set)
-            features = features[~np.isnan(features).any(axis=1)]
+            features = _rows_with_a_person(pose, config.feature_set)
             rows.append(features)
             targets.append(np.full(len(features), index[clip.label], np.int64))
             owners += [(clip.label, clip.split_group)] * len(features)
@@ -381,26 +393,20 @@ def _balancing_weights(owners: list[tuple[str, str]], balance: str) -> np.ndarra
     """Each frame's loss weight, from the (class, group) it belongs to; they average to 1."""
     if balance == "none":
         return np.ones(len(owners), np.float32)
-    frames = Counter(owners) if balance == "group" else Counter(label for label, _ in owners)
-    groups_of_class = Counter(label for label, _ in frames) if balance == "group" else None
-    if balance == "group":
-        weights = np.array([1 / (frames[owner] * groups_of_class[owner[0]]) for owner in owners])
+    if balance == "class":
+        frames_of_class = Counter(label for label, _ in owners)
+        weights = np.array([1 / frames_of_class[label] for label, _ in owners])
     else:
-        weights = np.array([1 / frames[label] for label, _ in owners])
+        frames_of_group = Counter(owners)
+        groups_of_class = Counter(label for label, _ in frames_of_group)
+        weights = np.array([1 / (frames_of_group[owner] * groups_of_class[owner[0]]) for owner in owners])
     return (weights * len(weights) / weights.sum()).astype(np.float32)
 
 
-def _frame_arrays(clips: Sequence[Clip], labels: tuple[str, ...],
-                  config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows and class indices of every frame with a person of `clips`, as recorded."""
-    index = {label: i for i, label in enumerate(labels)}
-    rows, targets = [], []
-    for clip in clips:
-        features = compute_features(clip.pose, config.feature_set)
-        features = features[~np.isnan(features).any(axis=1)]
-        rows.append(features)
-        targets.append(np.full(len(features), index[clip.label], np.int64))
-    return np.concatenate(rows), np.concatenate(targets)
+def _rows_with_a_person(pose: PoseSequence, feature_set: str) -> np.ndarray:
+    """The feature rows of the frames of `pose` where someone was found."""
+    features = compute_features(pose, feature_set)
+    return features[~np.isnan(features).any(axis=1)]
 
 
 def _align(model: ExerciseModel, clip: Clip, labels: tuple[str, ...]) -> np.ndarray:
