@@ -15,7 +15,12 @@ re-encoding to --seconds, a typical upload's length), one after another, it prin
   running a few seconds behind the pose model), with fresh caches;
 - `python -m wpa extract` on a folder of clips, with one process and with two;
 - the Live page's frame callback at 640×480 (median and p95);
-- peak memory (RSS) of the upload work on a --seconds and a --long-seconds clip.
+- peak memory (RSS) of one upload in an analysis worker process, on the 720p clip looped to
+  --seconds and to --long-seconds, and of the worker's imports alone.
+
+    python -m benchmarks.pipeline --memory-only   (about 2 minutes)
+
+prints only the memory figures. `python -m benchmarks.upload_memory` says where that memory goes.
 """
 
 from __future__ import annotations
@@ -164,17 +169,43 @@ def extraction_folder(data: Path, scratch: Path) -> Path:
 
 
 def peak_rss_mb(clip: Path) -> float:
-    """Peak resident memory of a fresh process running the upload work on `clip`."""
+    """Peak resident memory of a fresh process doing what an analysis worker does for one upload of
+    `clip` (`benchmarks.upload_memory.upload`: the worker's process setup, `import wpa.processing`,
+    the shipped model, `locate_files` and `make_files` into empty caches)."""
+    return fresh_process_peak_rss_mb("from benchmarks.upload_memory import upload; upload(Path(sys.argv[1]))", clip)
+
+
+def import_rss_mb() -> float:
+    """Peak resident memory of a fresh process that only gets ready to: the worker's process setup,
+    `import wpa.processing` and the shipped model."""
     return fresh_process_peak_rss_mb(
-        "from benchmarks.pipeline import upload_rate; from wpa.model import load_model; "
-        "from wpa.paths import DEFAULT_MODEL_DIR; upload_rate(Path(sys.argv[1]), load_model(DEFAULT_MODEL_DIR))", clip)
+        "import wpa.processing; getattr(wpa.processing, 'prepare_worker_process', lambda: None)(); "
+        "from wpa.model import load_model; "
+        "from wpa.paths import DEFAULT_MODEL_DIR; load_model(DEFAULT_MODEL_DIR)", Path(os.devnull))
+
+
+def print_memory(data: Path, seconds: float, long_seconds: float, scratch: Path) -> None:
+    short = loop_clip(data / CLIP_720P, seconds, scratch / "memory-short.mp4")
+    long = loop_clip(data / CLIP_720P, long_seconds, scratch / "memory-long.mp4")
+    ready_mb, short_mb, long_mb = import_rss_mb(), peak_rss_mb(short), peak_rss_mb(long)
+    print("\npeak memory (RSS) of one upload in an analysis worker process (720p): "
+          f"imports and model {ready_mb:.0f} MB; {probe_video(short).duration_s:.0f} s clip {short_mb:.0f} MB, "
+          f"{probe_video(long).duration_s:.0f} s clip {long_mb:.0f} MB ({long_mb - short_mb:+.0f} MB)   "
+          "(target <= 600 MB)", flush=True)
 
 
 def fresh_process_peak_rss_mb(work: str, clip: Path) -> float:
     """Peak resident memory of a fresh Python process running the statements `work` (which see
-    `sys`, `Path` and the clip's path in sys.argv[1])."""
+    `sys`, `Path` and the clip's path in sys.argv[1]).
+
+    The process's own peak, VmHWM of /proc/self/status where there is one: Linux carries
+    `ru_maxrss` over an exec, so a process started by this one (torch and MediaPipe imported, a
+    1080p upload done: 1.2 GB) reported this one's peak as its own (the "1201 MB / 1201 MB" once
+    written in BENCHMARKS.md); VmHWM belongs to the memory the process maps after its exec."""
     code = (f"import sys, resource; from pathlib import Path; {work}; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "hwm = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')] "
+            "if sys.platform == 'linux' else []; "
+            "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     result = subprocess.run([sys.executable, "-c", code, str(clip)], check=True, capture_output=True, text=True,
                             cwd=REPO_DIR)
     return int(result.stdout.split()[-1]) / 1024
@@ -201,7 +232,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length the clips are looped to")
     parser.add_argument("--long-seconds", type=float, default=120.0, help="length of the clip for the memory check")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each rate measurement; the best counts")
+    parser.add_argument("--memory-only", action="store_true", help="print only the peak memory figures")
     args = parser.parse_args()
+    if args.memory_only:
+        with tempfile.TemporaryDirectory() as scratch:
+            print_memory(args.data, args.seconds, args.long_seconds, Path(scratch))
+        return
     model = load_model(DEFAULT_MODEL_DIR)
     cores = len(os.sched_getaffinity(0))
     print(f"{cores} cores, torch {torch.__version__}, mediapipe {mp.__version__}, PyAV {av.__version__}")
@@ -239,11 +275,7 @@ def main() -> None:
         print(f"\nlive callback at 640x480: median {statistics.median(timings):.1f} ms, "
               f"p95 {float(np.percentile(timings, 95)):.1f} ms   (target p95 <= 40 ms)")
 
-        short = loop_clip(args.data / CLIP_720P, args.seconds, scratch / "short.mp4")
-        long = loop_clip(args.data / CLIP_720P, args.long_seconds, scratch / "long.mp4")
-        short_mb, long_mb = peak_rss_mb(short), peak_rss_mb(long)
-        print(f"\npeak memory of the upload work (720p): {probe_video(short).duration_s:.0f} s clip {short_mb:.0f} MB, "
-              f"{probe_video(long).duration_s:.0f} s clip {long_mb:.0f} MB ({long_mb - short_mb:+.0f} MB)")
+        print_memory(args.data, args.seconds, args.long_seconds, scratch)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from wpa import disk
 from wpa.archive import unpack_dataset_zip
 from wpa.augment import AugmentConfig
 from wpa.charts import confusion_figure, learning_curves_figure
 from wpa.dataset import DatasetPreview, find_datasets, preview_clips, preview_folder, resolve_inside, scan_dataset
 from wpa.errors import WpaError
 from wpa.features import FEATURE_SETS
+from wpa.files import written_atomically
 from wpa.inference import readable
 from wpa.jobs import BOARD, DataSource, TrainingJob
 from wpa.model import load_model
@@ -50,6 +52,17 @@ def listing_of(folder: Path) -> tuple:
     return tuple(sorted((str(p), p.stat().st_mtime, p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
 
 
+def hold_upload(key: str, path: Path) -> None:
+    """Lease the upload this session shows, so the bounded uploads folder keeps it; the lease is
+    kept in the session's state and so ends with the session."""
+    held = st.session_state.get(key)
+    if held is not None and held.held and held.path == path:
+        return
+    if held is not None:
+        held.release()
+    st.session_state[key] = disk.uploads().use(path)
+
+
 def choose_source() -> tuple[DataSource | None, DatasetPreview | None]:
     """The data source widgets; returns the source and its preview, or (None, None) until chosen."""
     kind = st.radio("Your clips", SOURCES, horizontal=True, key="source_kind")
@@ -72,13 +85,18 @@ def choose_source() -> tuple[DataSource | None, DatasetPreview | None]:
             if upload is None:
                 return None, None
             if st.session_state.get("zip_id") != upload.file_id:
+                uploads = disk.uploads()
                 archive = UPLOADS_DIR / f"{upload.file_id}.zip"
-                archive.parent.mkdir(parents=True, exist_ok=True)
-                archive.write_bytes(upload.getbuffer())
-                try:
-                    st.session_state.zip_folder = unpack_dataset_zip(archive, UPLOADS_DIR)
-                finally:
-                    archive.unlink(missing_ok=True)
+                uploads.ensure_room(upload.size)
+                with uploads.use(archive):  # no other session's eviction takes it while it is unpacked
+                    archive.parent.mkdir(parents=True, exist_ok=True)
+                    archive.write_bytes(upload.getbuffer())
+                    try:
+                        unpacked = unpack_dataset_zip(archive, UPLOADS_DIR, make_room=uploads.ensure_room)
+                    finally:
+                        archive.unlink(missing_ok=True)
+                hold_upload("zip_lease", unpacked)
+                st.session_state.zip_folder = unpacked
                 st.session_state.zip_id = upload.file_id
             folder = st.session_state.zip_folder
             return DataSource(folder, upload.name), folder_preview(str(folder), listing_of(folder))
@@ -87,9 +105,11 @@ def choose_source() -> tuple[DataSource | None, DatasetPreview | None]:
         if upload is None:
             return None, None
         path = UPLOADS_DIR / f"{upload.file_id}.csv"
+        hold_upload("csv_lease", path)  # before writing: a new file must not be evicted as it appears
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(upload.getbuffer())
+            disk.uploads().ensure_room(upload.size)
+            with written_atomically(path) as partial:
+                partial.write_bytes(upload.getbuffer())
         return DataSource(path, upload.name), csv_preview(str(path))
     except WpaError as error:
         st.error(str(error))
@@ -234,6 +254,20 @@ def save_form(job: TrainingJob) -> None:
                 st.success(f"Saved as '{name.strip()}'" + (" and made active." if make_active else "."))
 
 
+def show_disk() -> None:
+    """How full each folder wpa bounds is, and the setting that moves its limit."""
+    with st.expander("Disk", icon=":material/hard_drive:"):
+        try:
+            usages = [folder.usage() for folder in disk.all_folders()]
+        except WpaError as error:
+            st.error(str(error))
+            return
+        for usage in usages:
+            st.markdown(f"{usage.describe()} · limit set by `{usage.setting}` (in GB)")
+        st.caption("When a folder is over its limit, what was used least recently is removed; never what a page "
+                   "shows or a training job reads.")
+
+
 def saved_models() -> None:
     st.header("Saved models", anchor=False)
     entries = list_models()
@@ -298,3 +332,4 @@ else:
         st.query_params.clear()
         st.rerun()
 saved_models()
+show_disk()

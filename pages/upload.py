@@ -1,18 +1,21 @@
 """Upload page: a workout clip analysed frame by frame, its repetitions counted, shown as a timeline
 with the annotated video.
 
-The work happens in `wpa.analysis`; this page holds widgets and layout. A new upload, or leaving
-the page, reruns the script: Streamlit then raises inside the progress callback and the analysis
-stops, leaving nothing half-written in the caches.
+The work happens in worker processes (`wpa.analysis_queue`), one clip at a time each; this page
+holds widgets and layout, and while its clip waits or is analysed it shows where it stands. A new
+upload, or leaving the page, reruns the script: Streamlit then raises inside the waiting loop and
+the clip's ticket is cancelled (the analysis stops unless another session waits for the same clip),
+leaving nothing half-written in the caches.
 """
 
+import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import streamlit as st
 
-from wpa.analysis import AnalysisProgress, VideoAnalysis, analyze_video
+from wpa.analysis import VideoAnalysis, read_analysis
+from wpa.analysis_queue import FAILED, QUEUE
 from wpa.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
 from wpa.inference import InferenceConfig, readable
@@ -24,34 +27,33 @@ from pages.shared import choose_model, inside_the_app, shared_model, unsure_belo
 inside_the_app(__file__)
 
 MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
-STAGE_TEXT = {"pose": "Finding the person in every frame", "video": "Drawing the skeleton on the video"}
-
-
-def progress_reporter(bar):
-    shown = [0.0]
-
-    def show(progress: AnalysisProgress) -> None:
-        now = time.monotonic()
-        if now - shown[0] < 0.2 and progress.done < progress.total:
-            return  # a few updates a second are enough to read
-        shown[0] = now
-        left = f" · about {progress.seconds_left:.0f} s left" if progress.seconds_left is not None else ""
-        bar.progress(progress.fraction, text=f"{STAGE_TEXT[progress.stage]}: frame {progress.done} of "
-                                            f"{progress.total or '?'} · {progress.frames_per_second:.0f} frames/s{left}")
-    return show
 
 
 def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnalysis:
     model = shared_model(entry)
     bar = st.progress(0.0, text="Reading the clip…")
+    folder = Path(tempfile.mkdtemp(prefix="wpa-upload-"))
+    ticket = None
     try:
-        with tempfile.TemporaryDirectory(prefix="wpa-upload-") as folder:
-            # Only the extension of the user's file name is used: the name never becomes a path.
-            video = Path(folder) / f"upload{Path(upload.name).suffix.lower()}"
-            video.write_bytes(upload.getbuffer())
-            return analyze_video(video, model, model_name=entry.name, video_name=upload.name,
-                                 inference=inference, progress=progress_reporter(bar))
+        # Only the extension of the user's file name is used: the name never becomes a path.
+        video = folder / f"upload{Path(upload.name).suffix.lower()}"
+        video.write_bytes(upload.getbuffer())
+        ticket = QUEUE.submit(video, model, entry.path, inference)
+        status = ticket.status()
+        while not status.finished:  # a rerun (new upload, page left) raises in bar.progress
+            bar.progress(status.fraction, text=status.text())
+            status = ticket.wait(timeout=0.25)
+        if status.state == FAILED:
+            raise WpaError(status.error)
+        analysis = read_analysis(ticket.files, ticket.info, model, inference, model_name=entry.name,
+                                 video_name=upload.name, reused=not status.computed)
+        # Kept while this session shows it: the bounded cache never evicts a video being watched.
+        st.session_state.video_lease = ticket.lease_video()
+        return analysis
     finally:
+        if ticket is not None:
+            ticket.cancel()  # no effect once the analysis has ended
+        shutil.rmtree(folder, ignore_errors=True)
         bar.empty()
 
 
@@ -117,6 +119,14 @@ def show(analysis: VideoAnalysis, min_confidence: float) -> None:
                        "video/mp4", on_click="ignore")
 
 
+def forget_shown() -> None:
+    """The result shown is no longer shown: its video's lease ends, so the cache may evict it."""
+    for name in ("analysis", "analysis_key", "jump_segment"):
+        st.session_state.pop(name, None)
+    if (shown := st.session_state.pop("video_lease", None)) is not None:
+        shown.release()
+
+
 st.title("What exercise is this?")
 entry = choose_model(key="upload_model")
 with st.sidebar.expander("Settings"):
@@ -128,6 +138,7 @@ upload = st.file_uploader(
     f"Drop a workout clip: {', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)} — up to {MAX_UPLOAD_MB} MB",
     type=[extension.lstrip(".") for extension in VIDEO_EXTENSIONS], key="upload")
 if upload is None:
+    forget_shown()
     st.caption("Film the whole body, one person in the frame. The clip is analysed here, on this server; "
                "the same clip uploaded again is shown at once.")
     st.stop()
@@ -137,8 +148,7 @@ if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
 
 key = (upload.file_id, str(entry.path), inference)
 if st.session_state.get("analysis_key") != key:
-    st.session_state.pop("analysis", None)
-    st.session_state.pop("jump_segment", None)
+    forget_shown()
     st.session_state.jump_s = 0.0
     try:
         st.session_state.analysis = analyse(upload, entry, inference)

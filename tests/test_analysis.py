@@ -17,7 +17,8 @@ from tests.media import concatenate, write_video
 from tests.poses import random_pose
 from tests.test_model import LABELS, make_model
 from tests.test_reps import phase_of, skeleton
-from wpa.analysis import SPLIT_MIN_S, CaptionsAsPosesArrive, VideoAnalysis, analyze_video
+from wpa.analysis import VideoAnalysis, analyze_video
+from wpa.processing import SPLIT_MIN_S, CaptionsAsPosesArrive
 from wpa.annotate import H264Writer, draw_skeleton, frame_caption, pose_annotations, running_count
 from wpa.charts import probabilities_figure, timeline_figure
 from wpa.errors import VideoError

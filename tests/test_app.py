@@ -13,6 +13,7 @@ from tests.conftest import REPO, SQUAT_CLIP, USER_MODELS
 from tests.media import without_frame_data, write_video
 from tests.test_model import make_model
 from wpa.annotate import H264Writer
+from wpa.disk import annotated_videos
 from wpa.model import save_model
 
 
@@ -95,6 +96,15 @@ def test_a_real_clip_gives_label_timeline_video_and_downloads(videos):
     again = upload(app().run(), "same clip.mp4", (videos / SQUAT_CLIP).read_bytes())
     assert again.header[0].value == at.header[0].value
     assert any("from the cache" in caption.value for caption in again.caption)
+
+    # The video a page shows is leased, so the bounded cache keeps it; removing the clip ends that.
+    video = at.session_state["analysis"].annotated_video
+    cache = annotated_videos()
+    assert cache.in_use(video)
+    for page in (at, again):
+        page.file_uploader[0].set_value(None)
+        page.run()
+    assert not cache.in_use(video)
 
 
 def test_a_file_that_is_not_a_video():

@@ -43,3 +43,35 @@ def test_a_job_extracts_on_the_ray_cluster_the_server_names(small_dataset, tmp_p
     assert job.wait(timeout=120)
     snapshot = job.snapshot()
     assert snapshot.state == "failed" and f"No Ray cluster answers at {address}" in snapshot.message
+
+
+def test_a_job_on_uploaded_data_holds_it_until_the_job_ends(monkeypatch):
+    """Uploaded data cannot be evicted from under a running job (wpa.disk); it can once the job ends."""
+    import threading
+
+    import wpa.jobs
+    from tests.poses import random_pose
+    from tests.test_dataset import original_layout_csv
+    from wpa import disk
+    from wpa.paths import UPLOADS_DIR
+
+    UPLOADS_DIR.mkdir(parents=True, exist_ok=True)
+    path = original_layout_csv(UPLOADS_DIR / "job-lease-test.csv", [("squat", random_pose(frames=30, seed=1)),
+                                                                    ("plank", random_pose(frames=30, seed=2))])
+    reading, go_on = threading.Event(), threading.Event()
+    real_read = wpa.jobs.read_landmarks_csv
+
+    def read_when_told(source):
+        reading.set()
+        assert go_on.wait(timeout=60)
+        return real_read(source)
+
+    monkeypatch.setattr(wpa.jobs, "read_landmarks_csv", read_when_told)
+    job = JobBoard().start("on an upload", DataSource(path), TrainConfig(epochs=1))
+    assert reading.wait(timeout=60)
+    assert disk.uploads().in_use(path) and job.snapshot().running
+    assert path not in disk.BoundedFolder(UPLOADS_DIR, 0, "Uploads").evict() and path.is_file()
+    go_on.set()
+    assert job.wait(timeout=120)
+    assert not disk.uploads().in_use(path)
+    assert disk.BoundedFolder(UPLOADS_DIR, 0, "Uploads").evict(reserve_bytes=0) and not path.exists()

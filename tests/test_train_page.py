@@ -180,3 +180,42 @@ def test_the_page_and_the_cli_train_the_same_model(small_dataset, small_clips, t
     assert job.result.model.metrics["validation"] == from_cli
     printed = [line.split("val loss ")[1].split()[0] for line in cli.stderr.splitlines() if "val loss" in line]
     assert [f"{epoch.val_loss:.4f}" for epoch in job.result.history] == printed
+
+
+def test_the_page_shows_how_full_each_bounded_folder_is():
+    from wpa import disk
+
+    at = train_page()
+    assert not at.exception
+    shown = [m.value for m in at.expander[-1].markdown]
+    assert at.expander[-1].label == "Disk"
+    for folder in disk.all_folders():
+        assert any(line.startswith(folder.usage().describe()) and folder.setting in line for line in shown), shown
+    assert any("Annotated videos: " in line and " of 2 GB" in line for line in shown)
+
+
+def test_an_uploaded_csv_is_kept_while_the_page_shows_it(tmp_path):
+    from wpa import disk
+    from wpa.paths import UPLOADS_DIR
+
+    path = original_layout_csv(tmp_path / "l.csv", [("squat", random_pose(frames=30, seed=1)),
+                                                   ("plank", random_pose(frames=20, seed=2))])
+    at = radio_source(train_page(), "Landmarks CSV")
+    at.file_uploader(key="source_csv").set_value(("l.csv", path.read_bytes(), "text/csv")).run()
+    lease = at.session_state["csv_lease"]
+    assert lease.held and lease.path.is_file() and lease.path.parent == UPLOADS_DIR
+    disk.BoundedFolder(UPLOADS_DIR, 0, "Uploads").evict()
+    assert lease.path.is_file()
+
+
+def test_an_upload_larger_than_the_uploads_limit_is_refused(tmp_path, monkeypatch):
+    from wpa import disk
+
+    monkeypatch.setattr(disk, "limits", lambda: disk.DiskLimits(uploads=1024))
+    path = original_layout_csv(tmp_path / "l.csv", [("squat", random_pose(frames=30, seed=1)),
+                                                   ("plank", random_pose(frames=20, seed=2))])
+    at = radio_source(train_page(), "Landmarks CSV")
+    at.file_uploader(key="source_csv").set_value(("l.csv", path.read_bytes(), "text/csv")).run()
+    assert any("Uploaded training data may hold at most 1 kB" in e.value and "raise WPA_UPLOADS_GB" in e.value
+               for e in at.error), [e.value for e in at.error]
+    assert start_button(at).disabled

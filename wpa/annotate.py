@@ -153,13 +153,15 @@ def render_annotated_video(video_path: str | Path, pose: PoseSequence, predictio
 
 def draw_video(video_path: str | Path, out_path: str | Path,
                annotation: Callable[[int, float], Annotation | None], total: int,
-               max_side: int = RENDER_MAX_SIDE, progress: Callable[[int, int], None] | None = None) -> Path:
-    """Decode `video_path`, draw `annotation(frame index, timestamp)` on each frame, and write an
-    H.264 MP4. The video ends at the first frame whose annotation is None."""
+               max_side: int = RENDER_MAX_SIDE, progress: Callable[[int, int], None] | None = None,
+               decoder_threads: int = 0) -> Path:
+    """Decode `video_path` (with `decoder_threads`, as `read_frames`), draw `annotation(frame
+    index, timestamp)` on each frame, and write an H.264 MP4. The video ends at the first frame
+    whose annotation is None."""
     out_path = Path(out_path)
     writer = None
     try:
-        for frame in read_frames(video_path, max_side=max_side):
+        for frame in read_frames(video_path, max_side=max_side, threads=decoder_threads):
             drawn = annotation(frame.index, frame.timestamp_s)
             if drawn is None:
                 break

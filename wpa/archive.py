@@ -11,6 +11,7 @@ import shutil
 import stat
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from wpa.errors import DatasetError
@@ -22,18 +23,26 @@ MAX_RATIO = 200  # video and CSV files compress far less than this
 _CHUNK = 1 << 20
 
 
-def unpack_dataset_zip(archive: str | Path, destination_root: str | Path) -> Path:
+def unpack_dataset_zip(archive: str | Path, destination_root: str | Path,
+                       make_room: Callable[[int], object] | None = None) -> Path:
     """Unpack `archive` into a new folder under `destination_root` and return the folder that holds
     the class folders (a single wrapping folder, as most zip tools add, is stepped into).
 
+    `make_room`, if given, is called with the bytes the archive declares it unpacks to, after the
+    archive passed its checks and before anything is written (wpa.disk's `BoundedFolder.ensure_room`,
+    which raises if there is no room).
+
     Raises DatasetError, leaving nothing behind, for an archive that is not a zip or breaks a rule.
     """
+    Path(destination_root).mkdir(parents=True, exist_ok=True)
     target = Path(destination_root) / f"upload-{uuid.uuid4().hex[:12]}"
-    target.mkdir(parents=True)
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = [m for m in bundle.infolist() if not m.is_dir() and not _is_noise(m.filename)]
             _check(members)
+            if make_room is not None:
+                make_room(sum(member.file_size for member in members))
+            target.mkdir(parents=True)
             for member in members:
                 _unpack(bundle, member, target / _safe_relative(member.filename))
     except zipfile.BadZipFile as error:

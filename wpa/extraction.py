@@ -78,8 +78,9 @@ def longest_first(tasks: Sequence[ExtractionTask]) -> list[ExtractionTask]:
 
 
 class LocalEngine:
-    """Extraction on this machine: in this process for one worker, else in `workers` processes of
-    `wpa.extraction_worker` (default: one per core), one clip each at a time.
+    """Extraction on this machine: in this process for one worker (unless `in_process` is False),
+    else in `workers` processes of `wpa.extraction_worker` (default: one per core), one clip each at
+    a time, at `niceness` above this process (the app's server gives its live streams priority).
 
     Plain child processes with a pipe rather than a multiprocessing or concurrent.futures pool:
     a spawned child of those imports the parent's __main__, which inside `streamlit run` is the
@@ -89,12 +90,12 @@ class LocalEngine:
 
     where = "on this machine"
 
-    def __init__(self, workers: int | None = None):
-        self.workers = workers
+    def __init__(self, workers: int | None = None, niceness: int = 0, in_process: bool = True):
+        self.workers, self.niceness, self.in_process = workers, niceness, in_process
 
     def run(self, tasks: Sequence[ExtractionTask], cache: PoseCache, options: PoseOptions) -> Iterator[Outcome]:
         workers = max(1, min(self.workers or os.cpu_count() or 1, len(tasks)))
-        if workers == 1:
+        if workers == 1 and self.in_process:
             for task in tasks:
                 result = extract_or_explain(task.path, options)
                 if not isinstance(result, str):
@@ -103,8 +104,7 @@ class LocalEngine:
         else:
             yield from self._run_in_workers(longest_first(tasks), cache, options, workers)
 
-    @staticmethod
-    def _run_in_workers(waiting: list[ExtractionTask], cache: PoseCache, options: PoseOptions,
+    def _run_in_workers(self, waiting: list[ExtractionTask], cache: PoseCache, options: PoseOptions,
                         workers: int) -> Iterator[Outcome]:
         settings = {**asdict(options), "model_path": str(options.model_path)}
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
@@ -112,8 +112,8 @@ class LocalEngine:
         selector = selectors.DefaultSelector()
 
         def start_worker() -> subprocess.Popen:
-            worker = subprocess.Popen([sys.executable, "-m", "wpa.extraction_worker"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True, env=environment)
+            worker = subprocess.Popen([sys.executable, "-m", "wpa.extraction_worker", "--niceness", str(self.niceness)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
             selector.register(worker.stdout, selectors.EVENT_READ, worker)
             return worker
 
@@ -263,6 +263,8 @@ def _model_file(model: bytes) -> Path:
     return path
 
 
-def engine_for(ray_address: str | None = None, workers: int | None = None, shared_paths: bool = False) -> ExtractionEngine:
-    """The engine a command or page asked for: Ray when given a cluster address, else local."""
-    return RayEngine(ray_address, shared_paths) if ray_address else LocalEngine(workers)
+def engine_for(ray_address: str | None = None, workers: int | None = None, shared_paths: bool = False,
+               niceness: int = 0, in_process: bool = True) -> ExtractionEngine:
+    """The engine a command or page asked for: Ray when given a cluster address, else local (see
+    LocalEngine for `niceness` and `in_process`)."""
+    return RayEngine(ray_address, shared_paths) if ray_address else LocalEngine(workers, niceness, in_process)

@@ -1,5 +1,7 @@
 """A pose-extraction worker process, started by wpa.extraction.LocalEngine (one per CPU core).
 
+    python -m wpa.extraction_worker [--niceness N]
+
 It reads requests from stdin, one JSON object per line — {"video", "key", "cache", "options"} —
 extracts the clip's poses, stores them in the pose cache under `key`, and answers one JSON line on
 stdout: {"error": null} or {"error": "why the clip cannot be read"}. It ends when stdin closes.
@@ -7,16 +9,23 @@ stdout: {"error": null} or {"error": "why the clip cannot be read"}. It ends whe
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from wpa.extraction import extract_or_explain
-from wpa.pose import PoseOptions
-from wpa.pose_cache import PoseCache
-
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--niceness", type=int, default=0, help="added to this process's CPU niceness")
+    if niceness := parser.parse_args().niceness:
+        os.nice(niceness)
+    # Imported once the priority is lowered: MediaPipe and PyAV take seconds of CPU to import.
+    from wpa.extraction import extract_or_explain
+    from wpa.pose import PoseOptions
+    from wpa.pose_cache import PoseCache
+
     caches: dict[tuple[str, str], PoseCache] = {}
     for line in sys.stdin:
         request = json.loads(line)

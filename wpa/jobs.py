@@ -5,6 +5,9 @@ currently active model on the same held-out clips, in a thread of its own; the p
 snapshots of it. Jobs live in the server process (`BOARD`), not in a browser session, so a
 refreshed page finds its job again by id, and starting the same training twice returns the job
 already running.
+
+A job on uploaded data leases it (wpa.disk) while it runs, so the bounded uploads folder never
+removes data under a running job; after extracting poses, it trims the pose cache to its limit.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from wpa import disk
 from wpa.dataset import Clip, ExtractionProgress, extract_dataset, scan_dataset
 from wpa.errors import Cancelled, DatasetError, WpaError
 from wpa.extraction import ExtractionEngine, engine_for
 from wpa.metrics import Evaluation
 from wpa.model import ExerciseModel
-from wpa.paths import POSE_CACHE_DIR, RAY_ADDRESS
+from wpa.priority import BACKGROUND_NICENESS, lower_this_thread
+from wpa.paths import POSE_CACHE_DIR, RAY_ADDRESS, UPLOADS_DIR
 from wpa.table import read_landmarks_csv
 from wpa.train import EpochReport, TrainConfig, TrainingResult, evaluate_model, train_model
 
@@ -83,7 +88,8 @@ class TrainingJob:
         self.clips: list[Clip] = []
         self._active_model, self._active_name = active_model, active_name
         self._cache_dir = cache_dir
-        self._engine = engine or engine_for(RAY_ADDRESS, workers)
+        # Never in the server's own process, and below its priority: live streams come first.
+        self._engine = engine or engine_for(RAY_ADDRESS, workers, niceness=BACKGROUND_NICENESS, in_process=False)
         self.extraction_where = self._engine.where
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -129,7 +135,10 @@ class TrainingJob:
             self._message = f"Epoch {report.epoch} of at most {report.max_epochs}"
 
     def _run(self) -> None:
+        lower_this_thread(BACKGROUND_NICENESS)  # the server's live streams come first
+        lease = None
         try:
+            lease = self._hold_source()
             self.clips = self._load()
             self._set("training", "Training…")
             self.result = train_model(self.clips, self.config, on_epoch=self._on_epoch, should_stop=self._cancel.is_set)
@@ -143,14 +152,26 @@ class TrainingJob:
             self._set("failed", str(error))
         except Exception as error:  # a bug must end the job visibly, not leave it "running" forever
             self._set("failed", f"Training failed unexpectedly ({type(error).__name__}: {error}).")
+        finally:
+            if lease is not None:
+                lease.release()
+
+    def _hold_source(self) -> disk.Lease | None:
+        """A lease on the source when it is uploaded data, which the uploads folder could evict."""
+        source, uploaded = self.source.path.resolve(), UPLOADS_DIR.resolve()
+        if source == uploaded or not source.is_relative_to(uploaded):
+            return None  # data in the server's own folders is not wpa's to remove
+        return disk.uploads().use(self.source.path)
 
     def _load(self) -> list[Clip]:
         if self.source.is_csv:
             clips, _ = read_landmarks_csv(self.source.path)
             return clips
+        poses = disk.pose_cache(self._cache_dir)  # reads its limit now: a bad setting fails before the work
         scan = scan_dataset(self.source.path)
         extraction = extract_dataset(scan.clips, self._cache_dir, engine=self._engine, progress=self._on_extraction,
                                      should_stop=self._cancel.is_set)
+        poses.evict()  # the clips' poses are in memory now; the cache may drop the least used entries
         if not extraction.clips:
             reasons = "; ".join(f"{clip.clip_id}: {reason}" for clip, reason in extraction.failures[:3])
             raise DatasetError(f"None of the {len(scan.clips)} clips could be read ({reasons}).")

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from wpa import __version__
@@ -79,6 +78,9 @@ class Scaler:
     def fit(cls, features: np.ndarray) -> Scaler:
         """Per-column mean and standard deviation, by scikit-learn's StandardScaler (constant
         columns get scale 1); kept as two arrays, so the saved model stays JSON."""
+        # Imported here: scikit-learn (with SciPy and pandas) costs an analysis worker 170 MB.
+        from sklearn.preprocessing import StandardScaler
+
         fitted = StandardScaler().fit(features)
         return cls(mean=fitted.mean_.astype(np.float32), scale=fitted.scale_.astype(np.float32))
 

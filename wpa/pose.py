@@ -73,7 +73,7 @@ class PoseSequence:
     timestamps_s:    (T,) float64, strictly increasing, first frame at 0.
     fps:             the container's average frame rate.
     frame_size:      (width, height) of the upright frames the landmarks refer to.
-    people:          how many people were in view (see `PeopleCounter`); None where not counted.
+    people:          how many people were in view (see `people_in_view`); None where not counted.
                      The landmarks always follow one person.
     """
 
@@ -162,7 +162,7 @@ def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
     pose model's tracking (a median under 0.5% of the frame in tests). Raises VideoError for
     unreadable clips and PoseModelError for an unusable pose model.
 
-    `count_people` also counts the people in view near the start of the clip (`PeopleCounter`),
+    `count_people` also counts the people in view near the start of the clip (`people_in_view`),
     into the sequence's `people`. `info` is the clip's `probe_video`, for a caller that has it.
     """
     options = options or PoseOptions()
@@ -174,19 +174,15 @@ def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
     stretches = [_Stretch(info.duration_s * k / parts) for k in range(parts)]
     stop = threading.Event()
     workers = [threading.Thread(target=_estimate_stretch, name=f"wpa-pose-{k}", daemon=True,
-                                args=(video_path, options, stretches[k], stretches[k + 1:], stop))
+                                args=(video_path, options, stretches[k], stretches[k + 1:], stop, None, None,
+                                      parts > 1))
                for k in range(1, parts)]
     try:
         for worker in workers:
             worker.start()
         report = (lambda: progress(len(track) + sum(len(s.poses) for s in stretches[1:]), info.frame_count)
                   ) if progress else None
-        counter = PeopleCounter(options) if count_people else None
-        try:
-            _estimate_stretch(video_path, options, stretches[0], stretches[1:], stop, track, report, counter)
-        finally:
-            if counter is not None:
-                track.people = counter.close()
+        _estimate_stretch(video_path, options, stretches[0], stretches[1:], stop, track, report, parts > 1)
         for stretch, worker in zip(stretches[1:], workers):
             while worker.is_alive():
                 worker.join(timeout=0.1)
@@ -199,6 +195,8 @@ def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
             stretch.poses.clear()  # counted in the track from now on
         if workers and report:
             report()
+        if count_people:  # once every pose model is closed (a reader of the track goes on meanwhile)
+            track.people = people_in_view(video_path, options)
     finally:
         stop.set()
         for worker in workers:
@@ -214,42 +212,40 @@ PEOPLE_CHECKS_S = (0.5, 1.5, 2.5)
 MAX_PEOPLE = 4
 
 
-class PeopleCounter:
+def people_in_view(video_path: str | Path, options: PoseOptions) -> int | None:
     """How many people are in view, from the frames at a few moments near the start of a clip.
 
     The VIDEO-mode landmarker follows one person. Asking it for several on every frame would cost
     40% of its speed (measured on a real clip: 50.6 -> 31.8 frames/s), so a second landmarker, in
-    IMAGE mode, looks at the frames of `PEOPLE_CHECKS_S` only. The count is the most people seen
-    in at least two of those frames (one frame is too easily fooled), or in the one frame checked
-    in a clip shorter than 1.5 s; None for a clip shorter than the first moment.
+    IMAGE mode, looks at the frames of `PEOPLE_CHECKS_S` only (the first at or after each moment).
+    The count is the most people seen in at least two of those frames (one frame is too easily
+    fooled), or in the one frame checked in a clip shorter than 1.5 s; None for a clip shorter
+    than the first moment.
+
+    `extract_pose` calls it once its pose models are closed: a landmarker holds about 70 MB, and a
+    third one beside a split clip's pose models made the peak of an upload. The clip's first
+    seconds are decoded again for it (about 0.3 s of one core for 720p video) rather than their
+    frames kept through the pass (8 MB at 720p, 75 MB at 4K; benchmarks/upload_memory.py).
     """
-
-    def __init__(self, options: PoseOptions):
-        self._options = options
-        self._landmarker: vision.PoseLandmarker | None = None
-        self._counts: list[int] = []
-
-    def offer(self, rgb: np.ndarray, timestamp_s: float) -> None:
-        """Look at a frame of the clip (frames come in time order); most are passed over at once."""
-        checked = len(self._counts)
-        if checked == len(PEOPLE_CHECKS_S) or timestamp_s < PEOPLE_CHECKS_S[checked]:
-            return
-        if self._landmarker is None:
-            with _native_logs_silenced():
-                self._landmarker = _create_landmarker(self._options, vision.RunningMode.IMAGE, MAX_PEOPLE)
-            self._dropped = _close_when_dropped(self, self._landmarker)
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        self._counts.append(len(self._landmarker.detect(image).pose_landmarks))
-
-    def close(self) -> int | None:
-        """Release the landmarker; return the count (None if no frame was checked)."""
-        if self._landmarker is not None:
-            self._dropped.detach()
-            self._landmarker.close()
-            self._landmarker = None
-        if not self._counts:
-            return None
-        return sorted(self._counts)[-2] if len(self._counts) > 1 else self._counts[0]
+    counts: list[int] = []
+    landmarker = None
+    try:
+        for frame in read_frames(video_path, max_side=options.max_side, threads=1):
+            if frame.timestamp_s < PEOPLE_CHECKS_S[len(counts)]:
+                continue
+            if landmarker is None:
+                with _native_logs_silenced():
+                    landmarker = _create_landmarker(options, vision.RunningMode.IMAGE, MAX_PEOPLE)
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.rgb))
+            counts.append(len(landmarker.detect(image).pose_landmarks))
+            if len(counts) == len(PEOPLE_CHECKS_S):
+                break
+    finally:
+        if landmarker is not None:
+            landmarker.close()
+    if not counts:
+        return None
+    return sorted(counts)[-2] if len(counts) > 1 else counts[0]
 
 
 class _Stretch:
@@ -265,15 +261,22 @@ class _Stretch:
 
 def _estimate_stretch(video_path: str | Path, options: PoseOptions, stretch: _Stretch, following: list[_Stretch],
                       stop: threading.Event, track: PoseTrack | None = None,
-                      report: Callable[[], None] | None = None, counter: PeopleCounter | None = None) -> None:
+                      report: Callable[[], None] | None = None, split: bool = False) -> None:
     """Poses of the frames of `stretch`, into `track` (or the stretch's own list, in a worker
     thread). The stretch ends where the first of the `following` stretches that found a frame
-    begins."""
+    begins.
+
+    In a `split` clip every core has a pose model of its own, so each decodes its own frames with
+    one thread: decoding threads or frames read ahead would only wait for a core, holding frames
+    (a decoding thread of 720p video holds about 6 MB, a frame read ahead 2.8 MB), and a split
+    720p upload was as fast without them (benchmarks/pipeline.py)."""
     in_worker = track is None
     try:
-        with PoseEstimator(options) as estimator:
-            # Frames are decoded a few ahead in another thread while the pose model works.
-            for frame in read_ahead(read_frames(video_path, max_side=options.max_side, start_s=stretch.start_s)):
+        frames = read_frames(video_path, max_side=options.max_side, start_s=stretch.start_s, threads=1 if split else 0)
+        if not split or os.environ.get("EXP_RA"):  # frames decoded a few ahead in another thread while the pose model works
+            frames = read_ahead(frames, depth=int(os.environ.get("EXP_RA", "8")))
+        with PoseEstimator(options) as estimator, contextlib.closing(frames):
+            for frame in frames:
                 if stop.is_set():
                     return
                 if not stretch.started.is_set():
@@ -287,8 +290,6 @@ def _estimate_stretch(video_path: str | Path, options: PoseOptions, stretch: _St
                 if following and frame.timestamp_s >= following[0].first_s:
                     return
                 found = estimator.detect(frame.rgb, frame.timestamp_s)
-                if counter is not None:
-                    counter.offer(frame.rgb, frame.timestamp_s)
                 frame_size = (frame.rgb.shape[1], frame.rgb.shape[0])
                 if in_worker:
                     stretch.poses.append((found, frame.timestamp_s, frame_size))

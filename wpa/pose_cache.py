@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wpa.disk import mark_used
 from wpa.files import written_atomically
 from wpa.pose import NUM_LANDMARKS, PoseOptions, PoseSequence
 
@@ -40,7 +41,9 @@ class PoseCache:
     """Pose sequences on disk, one `.npz` per (clip content, pose settings).
 
     Entries are written atomically and read without pickle; an entry that cannot be read back is
-    treated as missing, so a damaged file is simply extracted again.
+    treated as missing, so a damaged file is simply extracted again. Reading an entry marks it as
+    used, so the bounded pose cache (wpa.disk.pose_cache) removes the entries least recently read,
+    not the oldest written.
     """
 
     def __init__(self, directory: str | Path, options: PoseOptions):
@@ -55,9 +58,13 @@ class PoseCache:
                 digest.update(block)
         return f"{digest.hexdigest()[:32]}-{self._settings}"
 
+    def path(self, key: str) -> Path:
+        """The file the entry `key` is kept in."""
+        return self.directory / f"{key}.npz"
+
     def load(self, key: str) -> PoseSequence | None:
         """The cached poses for `key`, or None when absent or unreadable."""
-        path = self.directory / f"{key}.npz"
+        path = self.path(key)
         if not path.is_file():
             return None
         try:
@@ -68,11 +75,12 @@ class PoseCache:
         frames = len(pose.timestamps_s)
         if pose.landmarks.shape != (frames, NUM_LANDMARKS, 4) or pose.world_landmarks.shape != (frames, NUM_LANDMARKS, 3):
             return None
+        mark_used(path)
         return pose
 
     def save(self, key: str, pose: PoseSequence) -> None:
         """Store `pose` under `key` (write to a temporary file, then rename over)."""
-        with written_atomically(self.directory / f"{key}.npz") as temporary:  # keeps .npz, as np.savez wants
+        with written_atomically(self.path(key)) as temporary:  # keeps .npz, as np.savez wants
             np.savez(temporary, **pose_to_arrays(pose))
 
 

@@ -81,9 +81,13 @@ def probe_video(path: str | Path) -> VideoInfo:
                          seekable=seekable)
 
 
-def read_frames(path: str | Path, max_side: int | None = None, start_s: float = 0.0) -> Iterator[Frame]:
+def read_frames(path: str | Path, max_side: int | None = None, start_s: float = 0.0,
+                threads: int = 0) -> Iterator[Frame]:
     """Yield the frames of `path` in display order, upright, optionally scaled so that neither
     side exceeds `max_side` pixels.
+
+    `threads` decode (0: FFmpeg's choice, frame-threaded on all cores and one more); each decoding
+    thread holds frames of its own, so a caller that has the other cores busy saves memory with 1.
 
     Timestamps start at 0 (the clip's first frame) and strictly increase. With `start_s` > 0 (for
     clips whose VideoInfo says `seekable`), decoding starts at the key frame before that moment
@@ -94,6 +98,7 @@ def read_frames(path: str | Path, max_side: int | None = None, start_s: float = 
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame-threaded decoding: large clips decode on all cores
+        stream.codec_context.thread_count = threads
         fallback_fps = _average_fps(stream) or 30.0
         origin_s: float | None = None
         if start_s > 0:
@@ -141,7 +146,8 @@ def read_ahead(frames: Iterable[Frame], depth: int = 8) -> Iterator[Frame]:
 
     Decoding, scaling and colour conversion (FFmpeg, which releases the GIL) then run on another
     core while the consumer works on the previous frame. Errors raised while decoding reach the
-    consumer; a consumer that stops early stops the thread.
+    consumer; a consumer that stops early stops the thread. The frames waiting are memory (2.8 MB
+    each at 720p), but a pose model on its own was 5% slower with 2 waiting than with 8.
     """
     ready: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -91,7 +91,8 @@ class App:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     home = tmp_path_factory.mktemp("app-home")
-    process, url = start_app(home)
+    # Two analyses at once whatever the machine's cores, so a third upload waits its turn.
+    process, url = start_app(home, extra_env={"WPA_ANALYSIS_WORKERS": "2"})
     yield App(url=url, home=home, process=process)
     process.terminate()
     try:
