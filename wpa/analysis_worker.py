@@ -120,6 +120,9 @@ def main() -> None:
     if args.niceness:
         os.nice(args.niceness)
     cancel_when_orphaned()
+    from wpa.processing import prepare_worker_process  # the pipeline, imported at the lower priority
+
+    prepare_worker_process()
     worker = Worker()
     signal.signal(signal.SIGTERM, worker.cancel)
     worker.serve(sys.stdin)

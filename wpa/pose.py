@@ -148,7 +148,7 @@ class PoseEstimator:
 def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  track: PoseTrack | None = None, parts: int = 1, count_people: bool = False,
-                 info: VideoInfo | None = None) -> PoseSequence:
+                 info: VideoInfo | None = None, decode_ahead: bool = True) -> PoseSequence:
     """Run pose estimation on every frame of a clip.
 
     `progress(frames_done, frames_expected)` is called from the calling thread as frames are done
@@ -164,6 +164,13 @@ def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
 
     `count_people` also counts the people in view near the start of the clip (`people_in_view`),
     into the sequence's `people`. `info` is the clip's `probe_video`, for a caller that has it.
+
+    Frames are decoded ahead of the pose model in a thread of their own: 8 for a clip in one
+    stretch. In a split clip, with a pose model on every core, each stretch's decoder uses one
+    thread and reads 2 ahead if `decode_ahead`, which fills the moments the pose models leave a
+    core idle (`wpa classify` on a 36 s 720p clip: 74 frames/s, 65-70 without). A caller with a thread
+    of its own working meanwhile (the Upload's drawing) fills them already and passes False: as
+    fast, and 10-15 MB less at the peak of a 720p upload (benchmarks/pipeline.py).
     """
     options = options or PoseOptions()
     info = info or probe_video(video_path)
@@ -173,16 +180,20 @@ def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
     parts = max(1, min(parts, int(info.duration_s // MIN_PART_S)))
     stretches = [_Stretch(info.duration_s * k / parts) for k in range(parts)]
     stop = threading.Event()
+    # Frames decoded ahead of each pose model, and its decoder's threads (0: FFmpeg's choice). With a
+    # pose model on every core, more decoding threads would wait for a core holding frames (6 MB
+    # more a decoder of 720p video).
+    decoding = (8, 0) if parts == 1 else (2 if decode_ahead else 0, 1)
     workers = [threading.Thread(target=_estimate_stretch, name=f"wpa-pose-{k}", daemon=True,
                                 args=(video_path, options, stretches[k], stretches[k + 1:], stop, None, None,
-                                      parts > 1))
+                                      decoding))
                for k in range(1, parts)]
     try:
         for worker in workers:
             worker.start()
         report = (lambda: progress(len(track) + sum(len(s.poses) for s in stretches[1:]), info.frame_count)
                   ) if progress else None
-        _estimate_stretch(video_path, options, stretches[0], stretches[1:], stop, track, report, parts > 1)
+        _estimate_stretch(video_path, options, stretches[0], stretches[1:], stop, track, report, decoding)
         for stretch, worker in zip(stretches[1:], workers):
             while worker.is_alive():
                 worker.join(timeout=0.1)
@@ -261,20 +272,18 @@ class _Stretch:
 
 def _estimate_stretch(video_path: str | Path, options: PoseOptions, stretch: _Stretch, following: list[_Stretch],
                       stop: threading.Event, track: PoseTrack | None = None,
-                      report: Callable[[], None] | None = None, split: bool = False) -> None:
+                      report: Callable[[], None] | None = None,
+                      decoding: tuple[int, int] = (8, 0)) -> None:
     """Poses of the frames of `stretch`, into `track` (or the stretch's own list, in a worker
     thread). The stretch ends where the first of the `following` stretches that found a frame
-    begins.
-
-    In a `split` clip every core has a pose model of its own, so each decodes its own frames with
-    one thread: decoding threads or frames read ahead would only wait for a core, holding frames
-    (a decoding thread of 720p video holds about 6 MB, a frame read ahead 2.8 MB), and a split
-    720p upload was as fast without them (benchmarks/pipeline.py)."""
+    begins. `decoding`: frames decoded ahead in a thread of their own (0: none), and the
+    decoder's threads (`read_frames`)."""
+    ahead, decoder_threads = decoding
     in_worker = track is None
     try:
-        frames = read_frames(video_path, max_side=options.max_side, start_s=stretch.start_s, threads=1 if split else 0)
-        if not split or os.environ.get("EXP_RA"):  # frames decoded a few ahead in another thread while the pose model works
-            frames = read_ahead(frames, depth=int(os.environ.get("EXP_RA", "8")))
+        frames = read_frames(video_path, max_side=options.max_side, start_s=stretch.start_s, threads=decoder_threads)
+        if ahead:  # decoded in another thread while the pose model works
+            frames = read_ahead(frames, ahead)
         with PoseEstimator(options) as estimator, contextlib.closing(frames):
             for frame in frames:
                 if stop.is_set():

@@ -139,7 +139,7 @@ def prepare_worker_process() -> None:
     back every `TRIM_EVERY_S` (`malloc_trim`: about 3 ms a call during an upload, 20 us idle).
     Measured and left: forcing large blocks to be mapped and unmapped each time (M_MMAP_THRESHOLD)
     bought as much but cost a fifth of the speed in page faults; fewer arenas (M_ARENA_MAX 1 or 2)
-    bought nothing; trimming every 0.1 s, 5 MB more for 5% more CPU. Does nothing off glibc.
+    bought nothing; trimming every 0.1 s, 5 MB more for 6% more CPU. Does nothing off glibc.
     """
     global _trimmer
     with _trimmer_lock:
@@ -192,7 +192,7 @@ def _estimate_and_draw(video_path: Path, info: VideoInfo, model: ExerciseModel, 
     try:
         pose = extract_pose(video_path, pose_options, progress=_stage_reporter("pose", progress), track=track,
                             parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1, count_people=True,
-                            info=info)
+                            info=info, decode_ahead=False)  # the drawing fills the cores' idle moments
         report = _stage_reporter("video", progress, total=len(pose))
         while drawer.is_alive():  # the last seconds of the video are drawn once all poses are in
             if report:

@@ -147,7 +147,7 @@ def read_ahead(frames: Iterable[Frame], depth: int = 8) -> Iterator[Frame]:
     Decoding, scaling and colour conversion (FFmpeg, which releases the GIL) then run on another
     core while the consumer works on the previous frame. Errors raised while decoding reach the
     consumer; a consumer that stops early stops the thread. The frames waiting are memory (2.8 MB
-    each at 720p), but a pose model on its own was 5% slower with 2 waiting than with 8.
+    each at 720p), but a pose model on its own was 6% slower with 2 waiting than with 8.
     """
     ready: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
