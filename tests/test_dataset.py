@@ -86,6 +86,9 @@ def test_the_app_extracts_in_worker_processes_at_a_lower_priority(tmp_path, monk
     extraction = extract_dataset(scan_dataset(tmp_path / "data").clips, tmp_path / "cache", engine=engine)
     assert len(extraction.clips) == 1 and len(extraction.clips[0].pose) == 5
     assert started == [[*started[0][:3], "--niceness", "7"]] and started[0][1:3] == ["-m", "wpa.extraction_worker"]
+    # Everything cached: nothing to extract, no worker started.
+    again = extract_dataset(scan_dataset(tmp_path / "data").clips, tmp_path / "cache", engine=engine)
+    assert again.reused == 1 and len(started) == 1
 
 
 def test_a_damaged_cache_entry_is_extracted_again(tmp_path):

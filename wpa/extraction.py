@@ -94,6 +94,8 @@ class LocalEngine:
         self.workers, self.niceness, self.in_process = workers, niceness, in_process
 
     def run(self, tasks: Sequence[ExtractionTask], cache: PoseCache, options: PoseOptions) -> Iterator[Outcome]:
+        if not tasks:  # every clip cached: no process to start
+            return
         workers = max(1, min(self.workers or os.cpu_count() or 1, len(tasks)))
         if workers == 1 and self.in_process:
             for task in tasks:
