@@ -321,8 +321,8 @@ class AnalysisQueue:
         """Send `analysis` to `worker` and follow its answers to the end; False if the worker ended."""
         started = time.monotonic()
         request = {"video": str(analysis.video), "model": str(analysis.model_dir),
-                   "inference": asdict(analysis.inference), "pose_cache": str(self.pose_cache_dir),
-                   "video_cache": str(self.video_cache_dir)}
+                   "inference": asdict(analysis.inference), "pose_cache": str(analysis.files.pose_cache.directory),
+                   "pose_key": analysis.files.pose_key, "annotated_video": str(analysis.files.annotated_video)}
         try:
             worker.stdin.write(json.dumps(request) + "\n")
             worker.stdin.flush()

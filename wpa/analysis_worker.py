@@ -7,7 +7,8 @@ server's live streams and pages are never starved by uploads.
     python -m wpa.analysis_worker --niceness 10
 
 Requests come on stdin, one JSON object a line: {"video", "model", "inference", "pose_cache",
-"video_cache"}. Answers go to stdout, one JSON object a line: {"progress": {stage, done, total,
+"pose_key", "annotated_video"} (where the files go, as the queue located them: the clip is not
+hashed twice). Answers go to stdout, one JSON object a line: {"progress": {stage, done, total,
 elapsed_s}} a few times a second, then {"done": {"computed": bool}}, {"cancelled": "why"} or
 {"error": "what a person should read"}. SIGTERM cancels the clip being analysed (its half-written
 files are removed) and the worker waits for the next request; it ends when stdin closes.
@@ -71,14 +72,16 @@ class Worker:
 
     def _analyse(self, request: dict) -> bool:
         from wpa.inference import InferenceConfig
-        from wpa.processing import locate_files, make_files
+        from wpa.pose import PoseOptions
+        from wpa.pose_cache import PoseCache
+        from wpa.processing import ClipFiles, make_files
         from wpa.video import probe_video
 
         model = self._model(Path(request["model"]))
         inference = InferenceConfig(**request["inference"])
         video = Path(request["video"])
-        files = locate_files(video, model, inference, pose_cache_dir=Path(request["pose_cache"]),
-                             video_cache_dir=Path(request["video_cache"]))
+        files = ClipFiles(PoseCache(request["pose_cache"], PoseOptions()), request["pose_key"],
+                          Path(request["annotated_video"]))
         return make_files(video, probe_video(video), model, inference, files, progress=self._report)
 
     def _model(self, directory: Path):
