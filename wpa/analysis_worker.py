@@ -28,8 +28,8 @@ from pathlib import Path
 
 from wpa.errors import Cancelled, WpaError
 
-# The pipeline (torch, MediaPipe, PyAV) is imported in `_analyse`, after `main` has lowered the
-# process's priority: importing it takes seconds of CPU, which the server's live streams come before.
+# The pipeline (torch, MediaPipe, PyAV) is imported only once `main` has lowered the process's
+# priority: importing it takes seconds of CPU, which the server's live streams come before.
 
 PROGRESS_EVERY_S = 0.2  # a page polls a few times a second; more lines would only cost the pipe
 
