@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,15 @@ SMALL_CLIPS = {
     "deadlift": ["deadlift/4a454646__MediaPipe-PoseReader__deadlift.mp4",
                  "deadlift/4a454646__MediaPipe-PoseReader__heellift.mp4"],
 }
+
+
+@pytest.fixture
+def threads_left():
+    """A function listing the `wpa-` threads still running that the test itself started. Threads
+    already there when it began are not its own: an upload queue's slot from an earlier test waits
+    a while for the next clip before it ends."""
+    before = set(threading.enumerate())
+    return lambda: [t for t in threading.enumerate() if t.name.startswith("wpa-") and t not in before]
 
 
 @pytest.fixture(scope="session")

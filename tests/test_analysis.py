@@ -104,7 +104,7 @@ def test_the_same_clip_is_not_processed_again(videos, shipped, caches):
 
 
 @pytest.mark.parametrize("stage", ["pose", "video"])
-def test_a_cancelled_analysis_leaves_nothing_half_written(videos, shipped, caches, stage):
+def test_a_cancelled_analysis_leaves_nothing_half_written(videos, shipped, caches, stage, threads_left):
     class Cancelled(Exception):
         pass
 
@@ -116,7 +116,7 @@ def test_a_cancelled_analysis_leaves_nothing_half_written(videos, shipped, cache
         analyze_video(videos / SQUAT_CLIP, shipped, progress=cancel, **caches)
     assert list(caches["video_cache_dir"].iterdir()) == []
     assert not list(caches["pose_cache_dir"].glob("*"))
-    assert not [t for t in threading.enumerate() if t.name.startswith("wpa-")], "drawing and decoding stopped"
+    assert not threads_left(), "drawing and decoding stopped"
     assert analyze_video(videos / SQUAT_CLIP, shipped, **caches).annotated_video.is_file()
 
 

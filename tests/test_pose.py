@@ -69,7 +69,7 @@ def test_a_file_that_is_not_a_pose_model(tmp_path):
         PoseEstimator(PoseOptions(model_path=fake))
 
 
-def test_a_clip_split_among_pose_models_gives_the_same_frames(videos, tmp_path):
+def test_a_clip_split_among_pose_models_gives_the_same_frames(videos, tmp_path, threads_left):
     clip = concatenate([videos / SQUAT_CLIP] * 2, tmp_path / "two-sets.mp4")
     whole = extract_pose(clip)
     calls = []
@@ -79,7 +79,7 @@ def test_a_clip_split_among_pose_models_gives_the_same_frames(videos, tmp_path):
     # After the split the second pose model tracks on its own: the poses differ by a pixel or so.
     assert np.nanmedian(np.abs(split.landmarks[..., :2] - whole.landmarks[..., :2])) < 0.005
     assert calls[-1] == len(whole) and calls == sorted(calls)
-    assert not [t for t in threading.enumerate() if t.name.startswith("wpa-")]
+    assert not threads_left()
 
 
 def test_stderr_comes_back_after_overlapping_silences():
