@@ -1,11 +1,15 @@
-"""wpa's browser app: `streamlit run streamlit_app.py`. This file only routes to the pages."""
+"""wpa's browser app: `streamlit run streamlit_app.py`. This file sets up the server process and
+routes to the pages."""
 
 import streamlit as st
 
 import wpa
 from pages.shared import mark_routed, return_to_the_page_asked_for
+from wpa.memory import hand_back_freed_memory
 
 wpa.log_to_stderr()
+# Sessions' pose models, streams and results come and go all day: give back what they freed.
+hand_back_freed_memory(every_s=1.0)
 st.set_page_config(page_title="wpa · workout recognition", page_icon=":material/fitness_center:", layout="wide")
 mark_routed()
 navigation = st.navigation([

@@ -25,8 +25,11 @@ private network namespace (`unshare -n`): WebRTC only connects there, on loopbac
   another's data: an upload's heading names its own exercise, its "Length" is its own clip's
   (±0.2 s) and its JSON summary download names its own file; a live page shows its own camera's
   exercise. The server's memory (the RSS of streamlit and all its descendants) is sampled every
-  0.5 s, and the CPU used by the server and by the browsers is reported: on a small machine the
-  browsers (about 40% of a core for each live stream) take CPU the server would have with real users.
+  0.5 s, and the CPU used by the server and by the browsers is reported. The browsers stand for
+  the users' own machines, yet here they share the server's cores: on two cores five of them take
+  about a core, which real users' browsers never take from a server. So they run at
+  --clients-niceness (default CLIENTS_NICENESS): after the server, still before the analysis
+  workers (wpa.priority.BACKGROUND_NICENESS). --clients-niceness 0 measures them as equals.
 - repeated: one page uploads --repeat distinct real clips one after another (from clips.csv,
   round-robin over the exercises; distinct, since results are cached by content), reading the
   server's memory after each: does it grow without bound? Labels that differ from the folder's
@@ -102,6 +105,8 @@ TICK_S = 0.5  # how often a watched live page is looked at (has its stream ended
 # The gate: a round fails on any of these (and on a wrong label, a failed check, an error or a traceback).
 MIN_LIVE_FPS_DURING_UPLOADS = 5.0  # frames a live stream classifies a second while the uploads run
 MAX_SERVER_MB = 2048  # the server's memory (streamlit and all its descendants) must stay under this
+CLIENTS_NICENESS = 5  # the browsers' niceness: between the server (0) and the analysis workers (10)
+clients_niceness = CLIENTS_NICENESS  # main() sets it from --clients-niceness
 
 # The Upload page's progress text: waiting in the queue, then running.
 AHEAD = re.compile(r"(\d+) clips? ahead of yours")
@@ -331,8 +336,23 @@ class RoundMonitor:
 
 def launch_browser(playwright, extra_flags: tuple[str, ...] = ()):
     # Five browsers starting at once on two cores can take longer than Playwright's default 30 s.
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + list(extra_flags),
-                                      timeout=120_000)
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + list(extra_flags),
+                                         timeout=120_000)
+    lower_browser_sessions(clients_niceness)
+    return browser
+
+
+def lower_browser_sessions(niceness: int) -> None:
+    """Give this load generator's browsers `niceness`. Playwright starts each Chromium in a session
+    of its own, and Linux's autogroup scheduler first shares the CPU equally between sessions, then
+    by niceness within each: so a browser's inherited niceness alone would not put it after the
+    server, and its session's autogroup gets the niceness too."""
+    for pid in process_tree(os.getpid()):
+        try:
+            if os.getsid(pid) == pid:
+                Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
+        except OSError:  # ended meanwhile, or a kernel without autogroup
+            pass
 
 
 def keep_screenshot(page, path: Path | None) -> None:
@@ -827,7 +847,7 @@ def round_line(number: int, rnd: dict) -> str:
 
 
 def print_report(report: dict) -> None:
-    print(f"\nserver idle at start: {report['server_idle_mb']} MB")
+    print(f"\nserver idle at start: {report['server_idle_mb']} MB; browsers at niceness {report['clients_niceness']}")
     if report.get("rounds"):
         summary = report["summary"]
         print(f"\n{len(report['rounds'])} rounds of the concurrent phase:")
@@ -956,6 +976,8 @@ def main() -> None:
                                                                    "(and for as long as the uploads run)")
     parser.add_argument("--json", type=Path, help="write the figures to this file as JSON (and the server's log "
                                                        "beside it, as NAME-server.log)")
+    parser.add_argument("--clients-niceness", type=int, default=CLIENTS_NICENESS,
+                        help="the browsers' niceness (the server runs at this process's own)")
     parser.add_argument("--skip-concurrent", action="store_true")
     parser.add_argument("--skip-repeated", action="store_true")
     args = parser.parse_args()
@@ -976,7 +998,12 @@ def main() -> None:
             return "".join(path.read_text() for path in home.glob("streamlit-*.log"))
 
         server, url = start_app(home)  # on 127.0.0.1, as live_check: ICE itself uses 127.0.0.2
-        report: dict = {"url": url, "server_idle_mb": round(server_rss_mb(server.pid)), "rounds": []}
+        # Everything started from here on (browsers, their drivers) inherits the clients' niceness.
+        global clients_niceness
+        clients_niceness = args.clients_niceness
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + clients_niceness)
+        report: dict = {"url": url, "server_idle_mb": round(server_rss_mb(server.pid)), "rounds": [],
+                        "clients_niceness": args.clients_niceness}
         try:
             if rounds:
                 # The camera files are made first: writing them is CPU work that must not count as load.

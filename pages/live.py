@@ -118,8 +118,11 @@ with video:
         on_video_ended=session.close,
         async_processing=True,  # only the newest frame waits: no growing lag
     )
-    if not context.state.playing and not session.ready:
-        session.prepare()  # warm up now, so the first frames after START are not frozen
+    # Warm up before the first START, so its first frames are not frozen. Not again after a stream
+    # has ended: a landmarker holds about 80 MB, and a page left open (or closed: Streamlit keeps a
+    # session two minutes) would keep one for nothing. A later START makes one on its first frame.
+    if not context.state.playing and not session.ready and not session.streams_ended:
+        session.prepare()
     with st.expander("The video does not start?"):
         st.markdown(
             "- The browser only gives the camera to pages served over **HTTPS** or from **localhost**.\n"

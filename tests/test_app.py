@@ -75,6 +75,8 @@ def test_the_live_page_sets_up_the_stream_and_warms_up_before_start(webrtc_calls
     at.checkbox[0].uncheck().run()
     assert not at.session_state["live_session"]._settings.mirror_view  # settings reach the running session
     session.close()
+    at.run()  # once a stream has ended the page keeps no landmarker waiting (a page left open holds none)
+    assert not at.session_state["live_session"].ready
 
 
 def test_a_real_clip_gives_label_timeline_video_and_downloads(videos):

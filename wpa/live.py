@@ -87,6 +87,7 @@ class LiveSession:
         self._model, self._settings = model, settings
         self._pose_options = pose_options or PoseOptions()
         self._estimator: PoseEstimator | None = None
+        self._streams_ended = 0
         self._window_s = FEATURE_SETS[model.feature_set].window_s
         self._reset_stream_state()
 
@@ -95,6 +96,11 @@ class LiveSession:
     @property
     def ready(self) -> bool:
         return self._estimator is not None
+
+    @property
+    def streams_ended(self) -> int:
+        """Streams this session has closed; the page prepares a landmarker only before the first."""
+        return self._streams_ended
 
     def prepare(self) -> None:
         """Create the pose landmarker and run the whole chain once on a blank frame, so the first
@@ -110,16 +116,19 @@ class LiveSession:
             self._reset_stream_state()
 
     def close(self) -> None:
-        """Release the landmarker (the stream ended). `prepare` makes a fresh one for the next."""
+        """Release the landmarker and forget the stream's readings (the stream ended). The next
+        stream's first frame, or `prepare`, makes a fresh landmarker."""
         with self._lock:
             if self._estimator is not None:
                 self._estimator.close()
                 self._estimator = None
+                self._streams_ended += 1
                 self._sets.stop()  # the set being done goes to the log now, its last repetition counted
                 stats = self._stats_locked()
                 log.info("live session ended: %d frames classified, %.1f frames/s, median %.1f ms, last label %s",
                          stats.frames, stats.frames_per_second, stats.median_ms,
                          self._readings[-1].label if self._readings else "-")
+                self._reset_stream_state()  # the page shows no stale reading; the sets log stays
 
     def update(self, model: ExerciseModel, settings: LiveSettings) -> None:
         """Apply the page's current choices. Another model starts from a clean slate."""

@@ -31,6 +31,11 @@ from wpa.features import FEATURE_SETS, compute_features, feature_dim
 from wpa.files import replace_directory, staging_directory
 from wpa.pose import PoseSequence, mirror_pose
 
+# The network is small, so a second intra-op thread slows it down: with both cores busy a live
+# window's prediction took 6.5 ms on two threads against 1.7 ms on one, and a training step of 32
+# took 2-9 ms against 1.9. OpenMP's idle threads also spin on the cores the live streams need.
+torch.set_num_threads(1)
+
 MODEL_FORMAT = "wpa-exercise-model"
 # Below this clip-mean probability of its best class a clip is "unknown", for models saved before
 # the threshold was calibrated on held-out groups (see wpa.openset).

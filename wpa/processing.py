@@ -10,7 +10,6 @@ It imports neither pandas nor plotly: a worker process holds only what the work 
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import math
@@ -27,6 +26,7 @@ from wpa.errors import WpaError
 from wpa.features import FEATURE_SETS
 from wpa.files import written_atomically
 from wpa.inference import ClipPrediction, InferenceConfig, count_segment_repetitions, predict_clip
+from wpa.memory import hand_back_freed_memory
 from wpa.model import ExerciseModel
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.pose import PoseOptions, PoseSequence, PoseTrack, extract_pose
@@ -130,39 +130,17 @@ def make_files(video_path: str | Path, info: VideoInfo, model: ExerciseModel, in
 def prepare_worker_process() -> None:
     """Set up a process that analyses clips: an analysis worker calls this once, at its start.
 
-    glibc's malloc keeps what it frees. Each thread that allocates at once gets an arena of its
-    own (up to 8 a core: pose models, decoders, the encoder, the drawing thread), and once large
-    blocks have been freed its thresholds rise, so freed memory stays in the arenas instead of
-    going back to the system. On a 36 s 720p upload that raised the peak RSS by 20-70 MB, the
-    most when the pose models were freed and the people counter's landmarker allocated at once
-    (`python -m benchmarks.pipeline --memory-only`). This starts a thread that hands freed pages
-    back every `TRIM_EVERY_S` (`malloc_trim`: about 3 ms a call during an upload, 20 us idle).
+    Freed memory is handed back every `TRIM_EVERY_S` (wpa.memory). Left to glibc, on a 36 s 720p
+    upload the peak RSS was 20-70 MB higher, the most when the pose models were freed and the
+    people counter's landmarker allocated at once (`python -m benchmarks.pipeline --memory-only`).
     Measured and left: forcing large blocks to be mapped and unmapped each time (M_MMAP_THRESHOLD)
     bought as much but cost a fifth of the speed in page faults; fewer arenas (M_ARENA_MAX 1 or 2)
-    bought nothing; trimming every 0.1 s, 5 MB more for 6% more CPU. Does nothing off glibc.
+    bought nothing; trimming every 0.1 s, 5 MB more for 6% more CPU.
     """
-    global _trimmer
-    with _trimmer_lock:
-        if _trimmer is not None:
-            return
-        try:
-            trim = ctypes.CDLL(None).malloc_trim
-        except (OSError, AttributeError, TypeError):  # not glibc
-            return
-        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-
-        def trim_regularly() -> None:
-            while True:
-                time.sleep(TRIM_EVERY_S)
-                trim(0)
-
-        _trimmer = threading.Thread(target=trim_regularly, name="wpa-malloc-trim", daemon=True)
-        _trimmer.start()
+    hand_back_freed_memory(TRIM_EVERY_S)
 
 
 TRIM_EVERY_S = 0.2
-_trimmer: threading.Thread | None = None
-_trimmer_lock = threading.Lock()
 
 
 def _estimate_and_draw(video_path: Path, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig,
