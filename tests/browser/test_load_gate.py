@@ -5,9 +5,9 @@ classifies under MIN_LIVE_FPS_DURING_UPLOADS frames/s while the uploads run, an 
 another's result or an error, the server's memory reaching MAX_SERVER_MB, or a traceback in the
 server's log.
 
-Marked `load_gate`, and so left out of `make test` (and CI) for now: on this two-core machine a
-live stream has not yet been seen keeping 5 frames/s while two clips are analysed (RELIABILITY.md).
-`make load-gate` runs it."""
+It is CI's load test, part of the default run; `make load-gate` runs it alone (marked
+`load_gate`). The browsers run after the server and before the analysis workers, as the users'
+own machines would (benchmarks/load.py, --clients-niceness)."""
 
 import json
 import subprocess
