@@ -69,13 +69,13 @@ bench-extract: $(VENV)/.installed-dev
 # stream under 5 frames/s while the uploads run, an upload showing a wrong or another's result, the
 # server over 2048 MB, a traceback): 10 rounds of 2 live streams playing while 3 clips are uploaded
 # at once, each in its own headless Chromium, then 30 uploads in a row. Needs chromium and root or
-# user namespaces. Not timed end to end: a round lasts about as long as its uploads (1.8 min for
-# 1 upload, 3.1 min for 2, on two cores shared with other jobs), so expect 20 to 40 minutes, plus
-# 3 for the 30 uploads. `make load-gate` runs one short round (tests/browser/test_load_gate.py).
+# user namespaces. Not timed end to end: on a quiet two-core machine a round took 81-96 s and the
+# whole run 18.4 min. `make load-gate` runs one short round (tests/browser/test_load_gate.py, also
+# part of `make test`).
 load: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.load --rounds 10
 
-# The short load gate alone (1 live stream while 2 clips are uploaded; about 2 minutes).
+# The short load gate alone (1 live stream while 2 clips are uploaded; about a minute).
 load-gate: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m load_gate tests/browser/test_load_gate.py
 

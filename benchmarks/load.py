@@ -347,9 +347,10 @@ def lower_browser_sessions(niceness: int) -> None:
     of its own, and Linux's autogroup scheduler first shares the CPU equally between sessions, then
     by niceness within each: so a browser's inherited niceness alone would not put it after the
     server, and its session's autogroup gets the niceness too."""
+    own_session = os.getsid(0)  # this process's and the server's: left as it is
     for pid in process_tree(os.getpid()):
         try:
-            if os.getsid(pid) == pid:
+            if os.getsid(pid) == pid != own_session:
                 Path(f"/proc/{pid}/autogroup").write_text(str(niceness))
         except OSError:  # ended meanwhile, or a kernel without autogroup
             pass
