@@ -35,7 +35,7 @@ from wpa import disk
 from wpa.errors import WpaError
 from wpa.inference import InferenceConfig
 from wpa.model import ExerciseModel
-from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR, REPO_DIR
+from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR, worker_environment
 from wpa.priority import BACKGROUND_NICENESS
 from wpa.processing import AnalysisProgress, ClipFiles, locate_files
 from wpa.video import VideoInfo, probe_video
@@ -190,6 +190,7 @@ class AnalysisQueue:
         moved = spool / f"clip{video.suffix.lower()}"
         shutil.move(video, moved)
         analysis = _Analysis(moved, spool, Path(model_dir), inference, files, info)
+        analysed_before = files.complete  # reads the pose entry: not while pages wait for the lock
         with self._lock:
             same = self._by_key.get(analysis.key)
             if same is not None:
@@ -197,7 +198,7 @@ class AnalysisQueue:
                 shutil.rmtree(spool, ignore_errors=True)
                 return Ticket(self, same)
             analysis.tickets = 1
-            if files.complete:  # analysed before: nothing to run
+            if analysed_before:  # nothing to run
                 self._end(analysis, DONE)
                 return Ticket(self, analysis)
             self._by_key[analysis.key] = analysis
@@ -313,9 +314,8 @@ class AnalysisQueue:
                 worker.wait()
 
     def _start_worker(self) -> subprocess.Popen:
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
         return subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                env=environment)
+                                env=worker_environment())
 
     def _run(self, worker: subprocess.Popen, analysis: _Analysis) -> bool:
         """Send `analysis` to `worker` and follow its answers to the end; False if the worker ended."""

@@ -32,7 +32,7 @@ import numpy as np
 
 from wpa.errors import DatasetError, WpaError
 from wpa.files import written_atomically
-from wpa.paths import REPO_DIR
+from wpa.paths import worker_environment
 from wpa.pose import PoseOptions, PoseSequence, extract_pose
 from wpa.pose_cache import PoseCache, pose_from_arrays, pose_to_arrays
 
@@ -109,7 +109,7 @@ class LocalEngine:
     def _run_in_workers(self, waiting: list[ExtractionTask], cache: PoseCache, options: PoseOptions,
                         workers: int) -> Iterator[Outcome]:
         settings = {**asdict(options), "model_path": str(options.model_path)}
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
+        environment = worker_environment()
         busy: dict[subprocess.Popen, ExtractionTask] = {}
         selector = selectors.DefaultSelector()
 

@@ -26,8 +26,8 @@ from wpa.errors import Cancelled, DatasetError, WpaError
 from wpa.extraction import ExtractionEngine, engine_for
 from wpa.metrics import Evaluation
 from wpa.model import ExerciseModel
+from wpa.paths import POSE_CACHE_DIR, RAY_ADDRESS
 from wpa.priority import BACKGROUND_NICENESS, lower_this_thread
-from wpa.paths import POSE_CACHE_DIR, RAY_ADDRESS, UPLOADS_DIR
 from wpa.table import read_landmarks_csv
 from wpa.train import EpochReport, TrainConfig, TrainingResult, evaluate_model, train_model
 
@@ -158,10 +158,10 @@ class TrainingJob:
 
     def _hold_source(self) -> disk.Lease | None:
         """A lease on the source when it is uploaded data, which the uploads folder could evict."""
-        source, uploaded = self.source.path.resolve(), UPLOADS_DIR.resolve()
-        if source == uploaded or not source.is_relative_to(uploaded):
+        uploads = disk.uploads()
+        if not uploads.holds(self.source.path):
             return None  # data in the server's own folders is not wpa's to remove
-        return disk.uploads().use(self.source.path)
+        return uploads.use(self.source.path)
 
     def _load(self) -> list[Clip]:
         if self.source.is_csv:

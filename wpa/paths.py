@@ -44,3 +44,10 @@ DATA_ROOTS = tuple(Path(p) for p in os.environ.get("WPA_DATA_ROOTS", str(DATA_DI
 # The Ray cluster the Train page extracts poses on (`auto`, or HOST:PORT of its head; see
 # wpa.extraction.RayEngine); unset, poses are extracted on this machine.
 RAY_ADDRESS = os.environ.get("WPA_RAY_ADDRESS") or None
+
+
+def worker_environment() -> dict[str, str]:
+    """The environment for a `python -m wpa.…` worker process: this one's, with the folder that
+    holds this wpa first on PYTHONPATH, so the worker runs the same code even from a checkout that
+    is not installed (the app started with `streamlit run` from the repository)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}
