@@ -58,10 +58,24 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sheet-cols", type=int, default=8, help="frames per contact-sheet row")
     parser.add_argument("--start", type=float, default=0.0, help="seconds: first moment drawn")
     parser.add_argument("--end", type=float, default=float("inf"), help="seconds: last moment drawn")
+    parser.add_argument("--crop", type=float, nargs=4, metavar=("LEFT", "TOP", "RIGHT", "BOTTOM"),
+                        help="look only at this part of the frame (fractions 0-1), e.g. a small figure; "
+                             "--columns and --rows are then fractions of the crop")
     return parser.parse_args()
 
 
-def collect(clip: Path, cuts: list[Cut], step_s: float, start_s: float, end_s: float
+def crop(rgb: np.ndarray, box: tuple[float, float, float, float] | None) -> np.ndarray:
+    """The part of an upright frame inside `box` (left, top, right, bottom as fractions), or all of it."""
+    if box is None:
+        return rgb
+    height, width = rgb.shape[:2]
+    left, top, right, bottom = box
+    return rgb[int(top * height):max(int(top * height) + 1, int(bottom * height)),
+               int(left * width):max(int(left * width) + 1, int(right * width))]
+
+
+def collect(clip: Path, cuts: list[Cut], step_s: float, start_s: float, end_s: float,
+            box: tuple[float, float, float, float] | None = None
             ) -> tuple[np.ndarray, list[list[np.ndarray]], list[tuple[float, np.ndarray]]]:
     """Decode the clip once: frame times, each cut's lines, and the contact-sheet frames."""
     times: list[float] = []
@@ -73,11 +87,12 @@ def collect(clip: Path, cuts: list[Cut], step_s: float, start_s: float, end_s: f
             continue
         if frame.timestamp_s > end_s:
             break
+        rgb = crop(frame.rgb, box)
         times.append(frame.timestamp_s)
         for cut, store in zip(cuts, lines):
-            store.append(cut.take(frame.rgb))
+            store.append(cut.take(rgb))
         if frame.timestamp_s >= next_sheet_s - 1e-6:
-            sheet.append((frame.timestamp_s, frame.rgb))
+            sheet.append((frame.timestamp_s, rgb))
             next_sheet_s += step_s
     return np.asarray(times), lines, sheet
 
@@ -149,7 +164,10 @@ def main() -> None:
     cuts = [Cut("column", f) for f in args.columns] + [Cut("row", f) for f in args.rows]
     if not cuts:
         raise SystemExit("Give at least one --columns or --rows fraction (0-1).")
-    times, lines, sheet = collect(args.clip, cuts, args.step, args.start, args.end)
+    box = tuple(args.crop) if args.crop else None
+    if box is not None and not (0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
+        raise SystemExit("--crop wants LEFT TOP RIGHT BOTTOM as fractions with LEFT < RIGHT and TOP < BOTTOM.")
+    times, lines, sheet = collect(args.clip, cuts, args.step, args.start, args.end, box)
     if len(times) == 0:
         raise SystemExit(f"{args.clip}: no frames between {args.start} s and {args.end} s.")
     args.out.mkdir(parents=True, exist_ok=True)
