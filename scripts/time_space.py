@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from wpa.video import read_frames
+from wpa.video import VideoError, read_frames
 
 DECODE_MAX_SIDE_PX = 480  # enough to see a limb; keeps decoding cheap on long clips
 STRIP_HEIGHT_PX = 220
@@ -167,7 +167,10 @@ def main() -> None:
     box = tuple(args.crop) if args.crop else None
     if box is not None and not (0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
         raise SystemExit("--crop wants LEFT TOP RIGHT BOTTOM as fractions with LEFT < RIGHT and TOP < BOTTOM.")
-    times, lines, sheet = collect(args.clip, cuts, args.step, args.start, args.end, box)
+    try:
+        times, lines, sheet = collect(args.clip, cuts, args.step, args.start, args.end, box)
+    except VideoError as error:
+        raise SystemExit(str(error)) from None
     if len(times) == 0:
         raise SystemExit(f"{args.clip}: no frames between {args.start} s and {args.end} s.")
     args.out.mkdir(parents=True, exist_ok=True)
