@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from wpa.video import VideoError, read_frames
+from wpa.errors import VideoError
+from wpa.video import read_frames
 
 DECODE_MAX_SIDE_PX = 480  # enough to see a limb; keeps decoding cheap on long clips
 STRIP_HEIGHT_PX = 220
