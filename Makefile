@@ -8,7 +8,8 @@ MORE ?= ../shared/data/more
 CLIPS ?= ../shared/data/clips.csv
 CLASSES ?= bench_press,biceps_curl,chest_fly_machine,deadlift,jumping_jack,lateral_raise,leg_raises,lunge,plank,pull_up,push_up,russian_twist,shoulder_press,squat,tricep_dips
 
-.PHONY: run test setup setup-dev model pose-model compare openset bench bench-extract load load-gate reps clean
+.PHONY: run test setup setup-dev model pose-model compare openset bench bench-extract load load-gate reps clean \
+	turn check-turn cert run-https
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py
@@ -83,3 +84,31 @@ load-gate: $(VENV)/.installed-dev
 # ../shared/data/reps/countix-fitness (about 2 minutes on two cores).
 reps: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.reps --write
+
+# --- Use it from your phone (README): a TURN relay, a certificate, the app over HTTPS ----------------
+# The relay's secret is the app's WPA_TURN_SECRET (e.g. `export WPA_TURN_SECRET=$$(openssl rand -hex 24)`).
+TLS := .streamlit/tls
+HOST ?= $(shell hostname -I 2>/dev/null | cut -d' ' -f1)
+
+# coturn (Debian: apt install coturn) with deploy/turnserver.conf, in the foreground.
+turn:
+	@test -n "$$WPA_TURN_SECRET" || { echo "Set WPA_TURN_SECRET first (the app needs the same), e.g. export WPA_TURN_SECRET=\$$(openssl rand -hex 24)"; exit 2; }
+	turnserver -c deploy/turnserver.conf --static-auth-secret="$$WPA_TURN_SECRET" $(TURN_ARGS)
+
+# Ask the relay for an allocation with credentials made as the app makes them (WPA_TURN_URLS, WPA_TURN_SECRET).
+check-turn: $(VENV)/.installed
+	$(BIN)/python -m wpa.serving.turn
+
+# A self-signed certificate for this machine's LAN address ($(HOST)) and localhost, valid 90 days.
+cert:
+	mkdir -p $(TLS)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 90 -subj "/CN=wpa" \
+		-addext "subjectAltName=IP:$(HOST),DNS:localhost,IP:127.0.0.1" \
+		-keyout $(TLS)/key.pem -out $(TLS)/cert.pem
+	chmod 600 $(TLS)/key.pem
+
+# The app over HTTPS on every address of this machine, with the certificate of `make cert`.
+run-https: $(VENV)/.installed
+	@test -f $(TLS)/cert.pem || { echo "No certificate: run make cert first"; exit 2; }
+	$(BIN)/streamlit run streamlit_app.py --server.address 0.0.0.0 \
+		--server.sslCertFile $(TLS)/cert.pem --server.sslKeyFile $(TLS)/key.pem

@@ -5,7 +5,13 @@ The work is `wpa.live.LiveSession`, one per browser session, kept in st.session_
 `process_frame` runs in streamlit-webrtc's thread and never touches `st`. The panel beside the
 video reads the session's readings, the running repetition count and the sets log in a fragment
 that redraws itself twice a second.
+
+Beyond localhost (`pages/serving.py`, `wpa.serving`): the browser and the server get the same ICE
+servers, with this session's short-lived TURN credentials; the relay is checked when the page opens,
+and a stream that has not connected within CONNECT_TIMEOUT_S says why instead of spinning.
 """
+
+import time
 
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
@@ -13,14 +19,26 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from wpa.charts import live_timeline_figure
 from wpa.errors import WpaError
 from wpa.inference import NO_PERSON, UNKNOWN, readable
-from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats, ice_servers
+from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats
 from wpa.sets import sets_csv
 
+from wpa.serving import turn
+from wpa.serving.settings import ServingSettings
+from wpa.serving.turn import RelayCheck
+
+from pages.serving import guard_page, relay_check, serving_settings, turn_credentials
 from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
 
 inside_the_app(__file__)
 
 RESOLUTIONS = {"320 × 240": (320, 240), "640 × 480": (640, 480), "1280 × 720": (1280, 720)}
+CAMERAS = {"Front": "user", "Back": "environment"}  # getUserMedia's facingMode
+CONNECT_TIMEOUT_S = 8.0  # a stream not playing this long after START has failed to connect
+_ATTEMPT = "live_connection_attempt"  # session_state: (started at, played) of the stream being set up
+_FAILED = "live_connection_failed"  # session_state: the last attempt ended without ever playing
+# The video fills the column's width, whole (never cropped), upright and inline on a phone's screen.
+VIDEO_ATTRS = {"autoPlay": True, "playsInline": True, "muted": True, "controls": False,
+               "style": {"width": "100%", "maxHeight": "70vh", "objectFit": "contain", "background": "#111"}}
 
 
 @st.fragment(run_every=0.5)
@@ -83,12 +101,87 @@ def sets_log(session: LiveSession) -> None:
     reset.button("Reset count and sets", on_click=session.reset_sets, key="live-sets-reset")
 
 
+def camera_choice() -> str:
+    """Front or back camera (a phone's); the facingMode the browser is asked for."""
+    chosen = st.segmented_control("Camera", list(CAMERAS), default="Front", key="live_camera",
+                                  help="On a phone: Front films you from the screen's side, Back from the other.")
+    return CAMERAS[chosen or "Front"]
+
+
+def stream_constraints(resolution: str, frame_rate: int, facing: str) -> dict:
+    width, height = RESOLUTIONS[resolution]
+    return {"audio": False, "video": {"width": {"ideal": width}, "height": {"ideal": height},
+                                      "frameRate": {"ideal": frame_rate, "max": frame_rate},
+                                      "facingMode": {"ideal": facing}}}
+
+
+def relay_problem(serving: ServingSettings) -> RelayCheck | None:
+    """The relay's check, shown as an error when it failed (before START: the stream would fail)."""
+    check = relay_check(serving)
+    if check is not None and not check.ok:
+        st.error(check.message, icon=":material/wifi_off:")
+    return check
+
+
+def track_attempt(playing: bool, signalling: bool) -> float | None:
+    """Follow the stream being set up: returns when it started while it is connecting (None
+    otherwise), and remembers an attempt that ended without ever playing."""
+    attempt = st.session_state.get(_ATTEMPT)
+    if playing or signalling:
+        if attempt is None:
+            attempt = st.session_state[_ATTEMPT] = [time.time(), False]
+            st.session_state[_FAILED] = False
+        attempt[1] = attempt[1] or playing
+        return None if playing else attempt[0]
+    if attempt is not None:
+        st.session_state[_FAILED] = not attempt[1]
+        del st.session_state[_ATTEMPT]
+    return None
+
+
+def connection_failure(serving: ServingSettings, check: RelayCheck | None) -> str:
+    """Why a stream did not connect, and what to do, as far as the server can tell."""
+    if check is not None and not check.ok:
+        return "The video could not connect through the relay. " + check.message
+    advice = ("The relay answered, so the browser could not reach it or this server: open the relay's ports "
+              "(3478 and the relay range, deploy/turnserver.conf) to the internet." if serving.uses_turn else
+              "No TURN relay is set: across networks (a phone on mobile data) the browser cannot reach this "
+              "server directly. Set one up: README, \"Use it from your phone\".")
+    return (f"The video did not connect within {CONNECT_TIMEOUT_S:.0f} s: no route between the browser and the "
+            "server. " + advice + " Then press STOP and START again.")
+
+
+@st.fragment(run_every=1.0)
+def connection_watch(started: float, serving: ServingSettings, check: RelayCheck | None) -> None:
+    """While a stream is being set up: after CONNECT_TIMEOUT_S, say it failed and why."""
+    waited = time.time() - started
+    if waited >= CONNECT_TIMEOUT_S:
+        st.error(connection_failure(serving, check), icon=":material/wifi_off:")
+    else:
+        st.caption(f"Connecting… ({waited:.0f} s)")
+
+
+def connection_status(context, serving: ServingSettings, check: RelayCheck | None) -> None:
+    """A failing or failed connection, said in words; nothing once the stream plays."""
+    started = track_attempt(context.state.playing, getattr(context.state, "signalling", False))
+    if started is not None:
+        connection_watch(started, serving, check)
+    elif st.session_state.get(_FAILED):
+        st.error(connection_failure(serving, check), icon=":material/wifi_off:")
+
+
 st.title("Live")
+serving = serving_settings()
+guard_page(serving, "Live")
+check = relay_problem(serving)
 entry = choose_model(key="live_model")
+video, panel = st.columns([3, 2])
+with video:
+    facing = camera_choice()
 with st.sidebar.expander("Settings", expanded=True):
     min_confidence = unsure_below(entry)
     smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, LiveSettings().smoothing_s, 0.1)
-    mirror = st.checkbox("Mirror view", LiveSettings().mirror_view)
+    mirror = st.checkbox("Mirror view", LiveSettings().mirror_view and facing == CAMERAS["Front"])
     resolution = st.selectbox("Camera resolution", list(RESOLUTIONS), index=1)
     frame_rate = st.select_slider("Most frames a second", [10, 15, 20, 24, 30], value=15,
                                   help="A two-core server keeps up with about 15 to 30 frames a second at 640 × 480; "
@@ -105,15 +198,16 @@ if session is None:
     session = st.session_state.live_session = LiveSession(model, settings)
 session.update(model, settings)
 
-video, panel = st.columns([3, 2])
 with video:
-    width, height = RESOLUTIONS[resolution]
+    credentials = turn_credentials(serving)
     context = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": ice_servers()},
-        media_stream_constraints={"audio": False, "video": {
-            "width": {"ideal": width}, "height": {"ideal": height}, "frameRate": {"ideal": frame_rate, "max": frame_rate}}},
+        # The browser and aiortc get the same servers; only the browser takes the relay-only policy.
+        rtc_configuration=turn.browser_configuration(serving, credentials),
+        server_rtc_configuration={"iceServers": turn.ice_servers(serving, credentials)},
+        media_stream_constraints=stream_constraints(resolution, frame_rate, facing),
+        video_html_attrs=VIDEO_ATTRS,
         video_frame_callback=session.process_frame,
         on_video_ended=session.close,
         async_processing=True,  # only the newest frame waits: no growing lag
@@ -123,12 +217,15 @@ with video:
     # session two minutes) would keep one for nothing. A later START makes one on its first frame.
     if not context.state.playing and not session.ready and not session.streams_ended:
         session.prepare()
+    connection_status(context, serving, check)
     with st.expander("The video does not start?"):
         st.markdown(
-            "- The browser only gives the camera to pages served over **HTTPS** or from **localhost**.\n"
-            "- On a remote server the browser may not reach it directly: a **TURN** server is needed. "
-            "Set `WPA_ICE_SERVERS` to a JSON list of ICE servers, e.g. "
-            '`[{"urls": "turn:turn.example.org:3478", "username": "…", "credential": "…"}]`.\n'
-            "- Only one page at a time can use the camera.")
+            "- **NotAllowedError** under the video: the camera was refused. Allow it in the browser's site "
+            "settings (the icon left of the address), then press START again.\n"
+            "- **NotFoundError** / **NotReadableError**: no camera, or another app or tab is using it.\n"
+            "- The browser only gives the camera to pages served over **HTTPS** or from **localhost** "
+            "(README, \"Use it from your phone\").\n"
+            "- On a remote server the browser may not reach it directly: a **TURN** relay is needed "
+            "(`WPA_TURN_URLS` and `WPA_TURN_SECRET`; `make turn` starts one).")
 with panel:
     readings_panel(session, model.labels)
