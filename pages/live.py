@@ -31,14 +31,19 @@ from pages.shared import choose_model, inside_the_app, shared_model, unsure_belo
 
 inside_the_app(__file__)
 
-RESOLUTIONS = {"320 × 240": (320, 240), "640 × 480": (640, 480), "1280 × 720": (1280, 720)}
+# The longest side of the camera's picture. Only a most, never a shape: the browser scales the
+# camera's own picture down (a phone's portrait stays portrait), where a width and a height would
+# have it cropped to their shape.
+RESOLUTIONS = {"320 px": 320, "640 px": 640, "1280 px": 1280}
 CAMERAS = {"Front": "user", "Back": "environment"}  # getUserMedia's facingMode
 CONNECT_TIMEOUT_S = 8.0  # a stream not playing this long after START has failed to connect
 _ATTEMPT = "live_connection_attempt"  # session_state: (started at, played) of the stream being set up
 _FAILED = "live_connection_failed"  # session_state: the last attempt ended without ever playing
-# The video fills the column's width, whole (never cropped), upright and inline on a phone's screen.
+# The video fills the column's width, whole (never cropped: "contain"), inline on a phone's screen, and
+# low enough that START and STOP stay on a phone's first screen, under the thumb (pixels: inside the
+# component's frame "vh" would be the frame's own height).
 VIDEO_ATTRS = {"autoPlay": True, "playsInline": True, "muted": True, "controls": False,
-               "style": {"width": "100%", "maxHeight": "70vh", "objectFit": "contain", "background": "#111"}}
+               "style": {"width": "100%", "maxHeight": "480px", "objectFit": "contain", "background": "#111"}}
 
 
 @st.fragment(run_every=0.5)
@@ -109,8 +114,8 @@ def camera_choice() -> str:
 
 
 def stream_constraints(resolution: str, frame_rate: int, facing: str) -> dict:
-    width, height = RESOLUTIONS[resolution]
-    return {"audio": False, "video": {"width": {"ideal": width}, "height": {"ideal": height},
+    longest = RESOLUTIONS[resolution]
+    return {"audio": False, "video": {"width": {"max": longest}, "height": {"max": longest},
                                       "frameRate": {"ideal": frame_rate, "max": frame_rate},
                                       "facingMode": {"ideal": facing}}}
 
@@ -155,7 +160,9 @@ def connection_failure(serving: ServingSettings, check: RelayCheck | None) -> st
 def connection_watch(started: float, serving: ServingSettings, check: RelayCheck | None) -> None:
     """While a stream is being set up: after CONNECT_TIMEOUT_S, say it failed and why."""
     waited = time.time() - started
-    if waited >= CONNECT_TIMEOUT_S:
+    # Relay only, and the relay refuses this server's credentials: the browser's are refused too.
+    hopeless = serving.relay_only and check is not None and not check.ok
+    if hopeless or waited >= CONNECT_TIMEOUT_S:
         st.error(connection_failure(serving, check), icon=":material/wifi_off:")
     else:
         st.caption(f"Connecting… ({waited:.0f} s)")
@@ -182,7 +189,8 @@ with st.sidebar.expander("Settings", expanded=True):
     min_confidence = unsure_below(entry)
     smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, LiveSettings().smoothing_s, 0.1)
     mirror = st.checkbox("Mirror view", LiveSettings().mirror_view and facing == CAMERAS["Front"])
-    resolution = st.selectbox("Camera resolution", list(RESOLUTIONS), index=1)
+    resolution = st.selectbox("Camera resolution (longest side)", list(RESOLUTIONS), index=1,
+                              help="640 px: 640 × 480 from most webcams, 360 × 640 from a phone held upright.")
     frame_rate = st.select_slider("Most frames a second", [10, 15, 20, 24, 30], value=15,
                                   help="A two-core server keeps up with about 15 to 30 frames a second at 640 × 480; "
                                        "frames that arrive while one is processed are dropped, never queued.")
