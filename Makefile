@@ -9,7 +9,7 @@ CLIPS ?= ../shared/data/clips.csv
 CLASSES ?= bench_press,biceps_curl,chest_fly_machine,deadlift,jumping_jack,lateral_raise,leg_raises,lunge,plank,pull_up,push_up,russian_twist,shoulder_press,squat,tricep_dips
 
 .PHONY: run test setup setup-dev model pose-model compare openset bench bench-extract load load-gate reps clean \
-	turn check-turn cert run-https
+	turn check-turn cert run-https bench-live
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py
@@ -60,6 +60,11 @@ openset: $(VENV)/.installed
 # The speed figures of BENCHMARKS.md (about 8 minutes on two cores).
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.pipeline
+
+# The Live page in Chromium end to end: processed frames/s and frame-to-answer latency (BENCHMARKS.md;
+# about a minute; needs chromium and root or user namespaces).
+bench-live: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.live_latency
 
 # Extraction on this machine with the local engine and on Ray clusters of 1 and 2 nodes (BENCHMARKS.md,
 # SCALING.md; about 6 minutes on two cores; needs Ray, from requirements-dev.txt, and root or user namespaces).
