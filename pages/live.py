@@ -153,7 +153,7 @@ def connection_failure(serving: ServingSettings, check: RelayCheck | None) -> st
               "No TURN relay is set: across networks (a phone on mobile data) the browser cannot reach this "
               "server directly. Set one up: README, \"Use it from your phone\".")
     return (f"The video did not connect within {CONNECT_TIMEOUT_S:.0f} s: no route between the browser and the "
-            "server. " + advice + " Then press STOP and START again.")
+            "server. " + advice + " Then STOP and START again.")
 
 
 @st.fragment(run_every=1.0)
@@ -229,7 +229,7 @@ with video:
     with st.expander("The video does not start?"):
         st.markdown(
             "- **NotAllowedError** under the video: the camera was refused. Allow it in the browser's site "
-            "settings (the icon left of the address), then press START again.\n"
+            "settings (the icon left of the address), then START again.\n"
             "- **NotFoundError** / **NotReadableError**: no camera, or another app or tab is using it.\n"
             "- The browser only gives the camera to pages served over **HTTPS** or from **localhost** "
             "(README, \"Use it from your phone\").\n"
