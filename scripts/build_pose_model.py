@@ -32,11 +32,10 @@ ALIGNMENT = 64
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MEDIAPIPE_DIR = Path(mediapipe.__file__).parent
 
-# (source inside the wheel, name inside the bundle, normalisation mean, normalisation std); the
-# landmark model's VARIANT (full, or lite: the smaller one the Live page can use) fills the braces.
+# (source inside the wheel, name inside the bundle, normalisation mean, normalisation std)
 BUNDLE_PARTS = (
     ("modules/pose_detection/pose_detection.tflite", "pose_detector.tflite", 127.5, 127.5),
-    ("modules/pose_landmark/pose_landmark_{variant}.tflite", "pose_landmarks_detector.tflite", 0.0, 255.0),
+    ("modules/pose_landmark/pose_landmark_full.tflite", "pose_landmarks_detector.tflite", 0.0, 255.0),
 )
 
 
@@ -67,15 +66,12 @@ def write_aligned_zip(files: dict[str, bytes], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", choices=("full", "lite"), default="full")
-    parser.add_argument("--out", type=Path, help="default: models/pose_landmarker_VARIANT.task")
+    parser.add_argument("--out", type=Path, default=Path("models/pose_landmarker_full.task"))
     args = parser.parse_args()
-    args.out = args.out or Path(f"models/pose_landmarker_{args.variant}.task")
     if mediapipe.__version__ != "0.10.21":
         raise SystemExit(f"needs mediapipe==0.10.21 (found {mediapipe.__version__}); run `make pose-model`")
     parts = {}
     for source, bundled_name, mean, std in BUNDLE_PARTS:
-        source = source.format(variant=args.variant)
         parts[bundled_name] = add_metadata((MEDIAPIPE_DIR / source).read_bytes(), bundled_name, mean, std)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_aligned_zip(parts, args.out)
