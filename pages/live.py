@@ -170,7 +170,7 @@ def connection_watch(started: float, serving: ServingSettings, check: RelayCheck
 
 def connection_status(context, serving: ServingSettings, check: RelayCheck | None) -> None:
     """A failing or failed connection, said in words; nothing once the stream plays."""
-    started = track_attempt(context.state.playing, getattr(context.state, "signalling", False))
+    started = track_attempt(context.state.playing, context.state.signalling)
     if started is not None:
         connection_watch(started, serving, check)
     elif st.session_state.get(_FAILED):

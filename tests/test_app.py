@@ -51,7 +51,7 @@ def webrtc_calls(monkeypatch):
 
     def fake_streamer(**options):
         calls.append(options)
-        return SimpleNamespace(state=SimpleNamespace(playing=False))
+        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
     monkeypatch.setattr(streamlit_webrtc, "webrtc_streamer", fake_streamer)
     return calls
 
