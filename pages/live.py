@@ -8,10 +8,8 @@ that redraws itself twice a second.
 
 Beyond localhost (`pages/serving.py`, `wpa.serving`): the browser and the server get the same ICE
 servers, with this session's short-lived TURN credentials; the relay is checked when the page opens,
-and a stream that has not connected within CONNECT_TIMEOUT_S says why instead of spinning.
+and a stream that does not connect says why instead of spinning (`pages/live_connection.py`).
 """
-
-import time
 
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
@@ -20,13 +18,11 @@ from wpa.charts import live_timeline_figure
 from wpa.errors import WpaError
 from wpa.inference import NO_PERSON, UNKNOWN, readable
 from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats
+from wpa.serving import turn
 from wpa.sets import sets_csv
 
-from wpa.serving import turn
-from wpa.serving.settings import ServingSettings
-from wpa.serving.turn import RelayCheck
-
-from pages.serving import guard_page, relay_check, serving_settings, turn_credentials
+from pages.live_connection import connection_status, relay_problem
+from pages.serving import guard_page, serving_settings, turn_credentials
 from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
 
 inside_the_app(__file__)
@@ -36,9 +32,6 @@ inside_the_app(__file__)
 # have it cropped to their shape.
 RESOLUTIONS = {"320 px": 320, "640 px": 640, "1280 px": 1280}
 CAMERAS = {"Front": "user", "Back": "environment"}  # getUserMedia's facingMode
-CONNECT_TIMEOUT_S = 8.0  # a stream not playing this long after START has failed to connect
-_ATTEMPT = "live_connection_attempt"  # session_state: (started at, played) of the stream being set up
-_FAILED = "live_connection_failed"  # session_state: the last attempt ended without ever playing
 # The video fills the column's width, whole (never cropped: "contain"), inline on a phone's screen, and
 # low enough that START and STOP stay on a phone's first screen, under the thumb (pixels: inside the
 # component's frame "vh" would be the frame's own height).
@@ -118,63 +111,6 @@ def stream_constraints(resolution: str, frame_rate: int, facing: str) -> dict:
     return {"audio": False, "video": {"width": {"max": longest}, "height": {"max": longest},
                                       "frameRate": {"ideal": frame_rate, "max": frame_rate},
                                       "facingMode": {"ideal": facing}}}
-
-
-def relay_problem(serving: ServingSettings) -> RelayCheck | None:
-    """The relay's check, shown as an error when it failed (before START: the stream would fail)."""
-    check = relay_check(serving)
-    if check is not None and not check.ok:
-        st.error(check.message, icon=":material/wifi_off:")
-    return check
-
-
-def track_attempt(playing: bool, signalling: bool) -> float | None:
-    """Follow the stream being set up: returns when it started while it is connecting (None
-    otherwise), and remembers an attempt that ended without ever playing."""
-    attempt = st.session_state.get(_ATTEMPT)
-    if playing or signalling:
-        if attempt is None:
-            attempt = st.session_state[_ATTEMPT] = [time.time(), False]
-            st.session_state[_FAILED] = False
-        attempt[1] = attempt[1] or playing
-        return None if playing else attempt[0]
-    if attempt is not None:
-        st.session_state[_FAILED] = not attempt[1]
-        del st.session_state[_ATTEMPT]
-    return None
-
-
-def connection_failure(serving: ServingSettings, check: RelayCheck | None) -> str:
-    """Why a stream did not connect, and what to do, as far as the server can tell."""
-    if check is not None and not check.ok:
-        return "The video could not connect through the relay. " + check.message
-    advice = ("The relay answered, so the browser could not reach it or this server: open the relay's ports "
-              "(3478 and the relay range, deploy/turnserver.conf) to the internet." if serving.uses_turn else
-              "No TURN relay is set: across networks (a phone on mobile data) the browser cannot reach this "
-              "server directly. Set one up: README, \"Use it from your phone\".")
-    return (f"The video did not connect within {CONNECT_TIMEOUT_S:.0f} s: no route between the browser and the "
-            "server. " + advice + " Then STOP and START again.")
-
-
-@st.fragment(run_every=1.0)
-def connection_watch(started: float, serving: ServingSettings, check: RelayCheck | None) -> None:
-    """While a stream is being set up: after CONNECT_TIMEOUT_S, say it failed and why."""
-    waited = time.time() - started
-    # Relay only, and the relay refuses this server's credentials: the browser's are refused too.
-    hopeless = serving.relay_only and check is not None and not check.ok
-    if hopeless or waited >= CONNECT_TIMEOUT_S:
-        st.error(connection_failure(serving, check), icon=":material/wifi_off:")
-    else:
-        st.caption(f"Connecting… ({waited:.0f} s)")
-
-
-def connection_status(context, serving: ServingSettings, check: RelayCheck | None) -> None:
-    """A failing or failed connection, said in words; nothing once the stream plays."""
-    started = track_attempt(context.state.playing, context.state.signalling)
-    if started is not None:
-        connection_watch(started, serving, check)
-    elif st.session_state.get(_FAILED):
-        st.error(connection_failure(serving, check), icon=":material/wifi_off:")
 
 
 st.title("Live")
