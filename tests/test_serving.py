@@ -7,7 +7,7 @@ import pytest
 
 from wpa.serving.access import password_matches, sign_in_token
 from wpa.serving.settings import ServingSettings, SettingsError, read_settings
-from wpa.serving.turn import browser_configuration, check_relay, ice_servers, make_credentials
+from wpa.serving.turn import _address, browser_configuration, check_relay, ice_servers, make_credentials
 from tests.browser.conftest import free_port
 
 
@@ -77,3 +77,13 @@ def test_the_password_check():
     assert not password_matches("open sesame", "open sesam") and not password_matches("open sesame", None)
     assert not password_matches("", "")  # no password set means no sign-in, never "signed in with nothing"
     assert sign_in_token("a") != sign_in_token("b") and sign_in_token("a") == sign_in_token("a")
+
+
+@pytest.mark.parametrize("url, address", [
+    ("turn:turn.example.org", ("turn.example.org", 3478, "udp")),
+    ("turn:turn.example.org:3479?transport=tcp", ("turn.example.org", 3479, "tcp")),
+    ("turn:[2001:db8::1]:3478?transport=udp", ("2001:db8::1", 3478, "udp")),
+    ("turns:turn.example.org", ("turn.example.org", 5349, "tcp")),
+])
+def test_relay_addresses(url, address):
+    assert _address(url) == address

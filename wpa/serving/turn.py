@@ -76,7 +76,8 @@ def check_relay(settings: ServingSettings, credentials: TurnCredentials,
     url = settings.turn_urls[0]
     host, port, transport = _address(url)
     try:
-        asyncio.run(asyncio.wait_for(_allocate(host, port, transport, credentials), timeout_s))
+        asyncio.run(asyncio.wait_for(_allocate(host, port, transport, credentials, url.startswith("turns:")),
+                                     timeout_s))
     except asyncio.TimeoutError:
         return RelayCheck(False, "unreachable", f"The TURN server {url} did not answer within {timeout_s:.0f} s: "
                           "start it (`make turn`), check the address in WPA_TURN_URLS, and open its port "
@@ -92,22 +93,28 @@ def check_relay(settings: ServingSettings, credentials: TurnCredentials,
     return RelayCheck(True, "", f"The TURN server {url} gave a relay with these credentials.")
 
 
-async def _allocate(host: str, port: int, transport: str, credentials: TurnCredentials) -> None:
+async def _allocate(host: str, port: int, transport: str, credentials: TurnCredentials, tls: bool) -> None:
     from aioice import turn  # aiortc's ICE library; imported here so settings alone need none of it
 
     relay, _ = await turn.create_turn_endpoint(asyncio.DatagramProtocol, server_addr=(host, port),
                                                username=credentials.username, password=credentials.password,
-                                               transport=transport)
+                                               transport=transport, ssl=tls or None)
     relay.close()
 
 
 def _address(url: str) -> tuple[str, int, str]:
-    """host, port and transport of a turn: URL (turn:HOST[:PORT][?transport=udp|tcp])."""
+    """host, port and transport of a TURN URL (turn:HOST[:PORT][?transport=udp|tcp]; turns: is TLS
+    over TCP, on port 5349 by default)."""
     parts = urlsplit(url)
+    tls = parts.scheme == "turns"
     hostport = parts.path or parts.netloc
-    host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "3478")
-    transport = parse_qs(parts.query).get("transport", ["udp"])[0].lower()
-    return host.strip("[]"), int(port or 3478), transport
+    if hostport.startswith("["):  # an IPv6 address: [::1]:3478
+        host, _, port = hostport[1:].partition("]")
+        port = port.lstrip(":")
+    else:
+        host, _, port = hostport.partition(":")
+    transport = "tcp" if tls else parse_qs(parts.query).get("transport", ["udp"])[0].lower()
+    return host, int(port or (5349 if tls else 3478)), transport
 
 
 def main() -> int:
