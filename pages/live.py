@@ -164,7 +164,7 @@ with video:
     connection_status(context, serving, check)
     with st.expander("The video does not start?"):
         st.markdown(
-            "- **NotAllowedError** under the video: the camera was refused. Allow it in the browser's site "
+            "- **NotAllowedError** over the video: the camera was refused. Allow it in the browser's site "
             "settings (the icon left of the address), then START again.\n"
             "- **NotFoundError** / **NotReadableError**: no camera, or another app or tab is using it.\n"
             "- The browser only gives the camera to pages served over **HTTPS** or from **localhost** "

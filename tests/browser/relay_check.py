@@ -2,7 +2,7 @@
 report what happened as JSON.
 
     unshare -n python -m tests.browser.relay_check CLIP.y4m HOME OUT.json [--turn-secret S --app-secret S]
-        [--viewport 390x844 --mobile] [--expect stream|error] [--screenshot NAME]
+        [--viewport 390x844 --mobile] [--expect stream|error|camera-refused] [--screenshot NAME]
 
 With --turn-secret, coturn runs beside the app (tests/browser/coturn.py) and the app is told to use
 it with --app-secret and relay only: Chromium then has relayed candidates only (iceTransportPolicy
@@ -65,7 +65,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--app-secret")
     parser.add_argument("--viewport", default="1400x1000")
     parser.add_argument("--mobile", action="store_true")
-    parser.add_argument("--expect", choices=("stream", "error"), default="stream")
+    parser.add_argument("--expect", choices=("stream", "error", "camera-refused"), default="stream")
     parser.add_argument("--screenshot", default="relay.png")
     return parser.parse_args()
 
@@ -138,6 +138,19 @@ def watch_failure(page, report: dict, home: Path) -> None:
     report["frames_classified_shown"] = page.get_by_text("frames classified").count() > 0
 
 
+def watch_refusal(page, report: dict, home: Path) -> None:
+    """START once with the camera refused; how long until the page says so, and what it says."""
+    component = page.frame_locator('iframe[title*="webrtc_streamer"]')
+    component.get_by_role("button", name="START").click(timeout=60_000)
+    clicked = time.monotonic()
+    component.get_by_text("NotAllowedError").wait_for(timeout=20_000)
+    report["seconds_to_camera_error"] = round(time.monotonic() - clicked, 1)
+    report["component_says"] = component.get_by_text("NotAllowedError").inner_text()
+    page.get_by_text("The video does not start?").click()
+    report["help_says"] = page.get_by_text("the camera was refused").inner_text()
+    report["start_shown_again"] = component.get_by_role("button", name="START").is_visible()
+
+
 def main() -> None:
     args = arguments()
     bring_up_loopback()
@@ -148,8 +161,10 @@ def main() -> None:
     report: dict = {}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + [
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            # Without the fake permission prompt, headless Chromium refuses the camera as a person would.
+            prompt = [] if args.expect == "camera-refused" else ["--use-fake-ui-for-media-stream"]
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + prompt + [
+                "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-video-capture={args.y4m}", "--allow-loopback-in-peer-connection"])
             context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=args.mobile,
                                           has_touch=args.mobile)
@@ -160,7 +175,8 @@ def main() -> None:
             page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START").wait_for(
                 timeout=60_000)
             page.screenshot(path=str(home / ("start-" + args.screenshot)))
-            (watch_failure if args.expect == "error" else watch_stream)(page, report, home)
+            watch = {"stream": watch_stream, "error": watch_failure, "camera-refused": watch_refusal}[args.expect]
+            watch(page, report, home)
             page.screenshot(path=str(home / args.screenshot))
             browser.close()
     finally:

@@ -93,3 +93,13 @@ def test_the_live_page_on_a_phone(playwright_api, videos, tmp_path, screenshots)
         assert metric["x"] >= 0 and metric["x"] + metric["width"] <= PHONE["width"]
     assert report["label_shown"] == "squat"
     assert not report["traceback_in_log"]
+
+
+def test_a_refused_camera_is_said_with_what_to_do(playwright_api, landscape_camera, tmp_path, screenshots):
+    report = run_in_namespace(landscape_camera, tmp_path / "refused", "--expect", "camera-refused",
+                              "--screenshot", "refused.png")
+    keep_screenshots(tmp_path / "refused", screenshots, "camera-refused")
+    # The component says which (the browser's own error), at once; the page's help says what to do.
+    assert report["component_says"].startswith("NotAllowedError") and report["seconds_to_camera_error"] <= 10
+    assert "Allow it in the browser's site settings" in report["help_says"] and report["start_shown_again"]
+    assert not report["traceback_in_log"]
