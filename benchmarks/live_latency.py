@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -183,6 +184,7 @@ def measure(args: argparse.Namespace) -> dict:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)  # the numbered camera video is hundreds of MB
     latencies = latencies_ms(log["camera"], log["shown"], args.fps)
     readable_shown = [entry for entry in log["shown"] if entry[0] is not None]
     matched = len(latencies)
