@@ -95,10 +95,12 @@ reps: $(VENV)/.installed
 TLS := .streamlit/tls
 HOST ?= $(shell hostname -I 2>/dev/null | cut -d' ' -f1)
 
-# coturn (Debian: apt install coturn) with deploy/turnserver.conf, in the foreground.
+# coturn (Debian: apt install coturn) with deploy/turnserver.conf, in the foreground. The secret goes
+# into a copy readable by this user only (.streamlit/turnserver.local.conf), never on a command line.
 turn:
 	@test -n "$$WPA_TURN_SECRET" || { echo "Set WPA_TURN_SECRET first (the app needs the same), e.g. export WPA_TURN_SECRET=\$$(openssl rand -hex 24)"; exit 2; }
-	turnserver -c deploy/turnserver.conf --static-auth-secret="$$WPA_TURN_SECRET" $(TURN_ARGS)
+	@mkdir -p .streamlit && umask 077 && { cat deploy/turnserver.conf; echo "static-auth-secret=$$WPA_TURN_SECRET"; } > .streamlit/turnserver.local.conf
+	turnserver -c .streamlit/turnserver.local.conf $(TURN_ARGS)
 
 # Ask the relay for an allocation with credentials made as the app makes them (WPA_TURN_URLS, WPA_TURN_SECRET).
 check-turn: $(VENV)/.installed
