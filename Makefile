@@ -8,7 +8,8 @@ MORE ?= ../shared/data/more
 CLIPS ?= ../shared/data/clips.csv
 CLASSES ?= bench_press,biceps_curl,chest_fly_machine,deadlift,jumping_jack,lateral_raise,leg_raises,lunge,plank,pull_up,push_up,russian_twist,shoulder_press,squat,tricep_dips
 
-.PHONY: run test setup setup-dev model pose-model compare openset bench bench-extract load load-gate reps clean
+.PHONY: run test setup setup-dev model pose-model compare openset bench bench-extract load load-gate reps clean \
+	turn check-turn cert run-https bench-live
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py
@@ -60,6 +61,11 @@ openset: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.pipeline
 
+# The Live page in Chromium end to end: processed frames/s and frame-to-answer latency (BENCHMARKS.md;
+# about a minute; needs chromium and root or user namespaces).
+bench-live: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.live_latency
+
 # Extraction on this machine with the local engine and on Ray clusters of 1 and 2 nodes (BENCHMARKS.md,
 # SCALING.md; about 6 minutes on two cores; needs Ray, from requirements-dev.txt, and root or user namespaces).
 bench-extract: $(VENV)/.installed-dev
@@ -83,3 +89,33 @@ load-gate: $(VENV)/.installed-dev
 # ../shared/data/reps/countix-fitness (about 2 minutes on two cores).
 reps: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.reps --write
+
+# --- Use it from your phone (README): a TURN relay, a certificate, the app over HTTPS ----------------
+# The relay's secret is the app's WPA_TURN_SECRET (e.g. `export WPA_TURN_SECRET=$$(openssl rand -hex 24)`).
+TLS := .streamlit/tls
+HOST ?= $(shell hostname -I 2>/dev/null | cut -d' ' -f1)
+
+# coturn (Debian: apt install coturn) with deploy/turnserver.conf, in the foreground. The secret goes
+# into a copy readable by this user only (.streamlit/turnserver.local.conf), never on a command line.
+turn:
+	@test -n "$$WPA_TURN_SECRET" || { echo "Set WPA_TURN_SECRET first (the app needs the same), e.g. export WPA_TURN_SECRET=\$$(openssl rand -hex 24)"; exit 2; }
+	@mkdir -p .streamlit && umask 077 && { cat deploy/turnserver.conf; echo "static-auth-secret=$$WPA_TURN_SECRET"; } > .streamlit/turnserver.local.conf
+	turnserver -c .streamlit/turnserver.local.conf $(TURN_ARGS)
+
+# Ask the relay for an allocation with credentials made as the app makes them (WPA_TURN_URLS, WPA_TURN_SECRET).
+check-turn: $(VENV)/.installed
+	$(BIN)/python -m wpa.serving.turn
+
+# A self-signed certificate for this machine's LAN address ($(HOST)) and localhost, valid 90 days.
+cert:
+	mkdir -p $(TLS)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 90 -subj "/CN=wpa" \
+		-addext "subjectAltName=IP:$(HOST),DNS:localhost,IP:127.0.0.1" \
+		-keyout $(TLS)/key.pem -out $(TLS)/cert.pem
+	chmod 600 $(TLS)/key.pem
+
+# The app over HTTPS on every address of this machine, with the certificate of `make cert`.
+run-https: $(VENV)/.installed
+	@test -f $(TLS)/cert.pem || { echo "No certificate: run make cert first"; exit 2; }
+	$(BIN)/streamlit run streamlit_app.py --server.address 0.0.0.0 \
+		--server.sslCertFile $(TLS)/cert.pem --server.sslKeyFile $(TLS)/key.pem

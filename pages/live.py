@@ -5,6 +5,10 @@ The work is `wpa.live.LiveSession`, one per browser session, kept in st.session_
 `process_frame` runs in streamlit-webrtc's thread and never touches `st`. The panel beside the
 video reads the session's readings, the running repetition count and the sets log in a fragment
 that redraws itself twice a second.
+
+Beyond localhost (`pages/serving.py`, `wpa.serving`): the browser and the server get the same ICE
+servers, with this session's short-lived TURN credentials; the relay is checked when the page opens,
+and a stream that does not connect says why instead of spinning (`pages/live_connection.py`).
 """
 
 import streamlit as st
@@ -13,14 +17,26 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from wpa.charts import live_timeline_figure
 from wpa.errors import WpaError
 from wpa.inference import NO_PERSON, UNKNOWN, readable
-from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats, ice_servers
+from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats
+from wpa.serving import turn
 from wpa.sets import sets_csv
 
+from pages.live_connection import connection_status, relay_problem
+from pages.serving import guard_page, serving_settings, turn_credentials
 from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
 
 inside_the_app(__file__)
 
-RESOLUTIONS = {"320 × 240": (320, 240), "640 × 480": (640, 480), "1280 × 720": (1280, 720)}
+# The longest side of the camera's picture. Only a most, never a shape: the browser scales the
+# camera's own picture down (a phone's portrait stays portrait), where a width and a height would
+# have it cropped to their shape.
+RESOLUTIONS = {"320 px": 320, "640 px": 640, "1280 px": 1280}
+CAMERAS = {"Front": "user", "Back": "environment"}  # getUserMedia's facingMode
+# The video fills the column's width, whole (never cropped: "contain"), inline on a phone's screen, and
+# low enough that START and STOP stay on a phone's first screen, under the thumb (pixels: inside the
+# component's frame "vh" would be the frame's own height).
+VIDEO_ATTRS = {"autoPlay": True, "playsInline": True, "muted": True, "controls": False,
+               "style": {"width": "100%", "maxHeight": "480px", "objectFit": "contain", "background": "#111"}}
 
 
 @st.fragment(run_every=0.5)
@@ -83,13 +99,34 @@ def sets_log(session: LiveSession) -> None:
     reset.button("Reset count and sets", on_click=session.reset_sets, key="live-sets-reset")
 
 
+def camera_choice() -> str:
+    """Front or back camera (a phone's); the facingMode the browser is asked for."""
+    chosen = st.segmented_control("Camera", list(CAMERAS), default="Front", key="live_camera",
+                                  help="On a phone: Front films you from the screen's side, Back from the other.")
+    return CAMERAS[chosen or "Front"]
+
+
+def stream_constraints(resolution: str, frame_rate: int, facing: str) -> dict:
+    longest = RESOLUTIONS[resolution]
+    return {"audio": False, "video": {"width": {"max": longest}, "height": {"max": longest},
+                                      "frameRate": {"ideal": frame_rate, "max": frame_rate},
+                                      "facingMode": {"ideal": facing}}}
+
+
 st.title("Live")
+serving = serving_settings()
+guard_page(serving, "Live")
+check = relay_problem(serving)
 entry = choose_model(key="live_model")
+video, panel = st.columns([3, 2])
+with video:
+    facing = camera_choice()
 with st.sidebar.expander("Settings", expanded=True):
     min_confidence = unsure_below(entry)
     smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, LiveSettings().smoothing_s, 0.1)
-    mirror = st.checkbox("Mirror view", LiveSettings().mirror_view)
-    resolution = st.selectbox("Camera resolution", list(RESOLUTIONS), index=1)
+    mirror = st.checkbox("Mirror view", LiveSettings().mirror_view and facing == CAMERAS["Front"])
+    resolution = st.selectbox("Camera resolution (longest side)", list(RESOLUTIONS), index=1,
+                              help="640 px: 640 × 480 from most webcams, 360 × 640 from a phone held upright.")
     frame_rate = st.select_slider("Most frames a second", [10, 15, 20, 24, 30], value=15,
                                   help="A two-core server keeps up with about 15 to 30 frames a second at 640 × 480; "
                                        "frames that arrive while one is processed are dropped, never queued.")
@@ -105,15 +142,16 @@ if session is None:
     session = st.session_state.live_session = LiveSession(model, settings)
 session.update(model, settings)
 
-video, panel = st.columns([3, 2])
 with video:
-    width, height = RESOLUTIONS[resolution]
+    credentials = turn_credentials(serving)
     context = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": ice_servers()},
-        media_stream_constraints={"audio": False, "video": {
-            "width": {"ideal": width}, "height": {"ideal": height}, "frameRate": {"ideal": frame_rate, "max": frame_rate}}},
+        # The browser and aiortc get the same servers; only the browser takes the relay-only policy.
+        rtc_configuration=turn.browser_configuration(serving, credentials),
+        server_rtc_configuration={"iceServers": turn.ice_servers(serving, credentials)},
+        media_stream_constraints=stream_constraints(resolution, frame_rate, facing),
+        video_html_attrs=VIDEO_ATTRS,
         video_frame_callback=session.process_frame,
         on_video_ended=session.close,
         async_processing=True,  # only the newest frame waits: no growing lag
@@ -123,12 +161,15 @@ with video:
     # session two minutes) would keep one for nothing. A later START makes one on its first frame.
     if not context.state.playing and not session.ready and not session.streams_ended:
         session.prepare()
+    connection_status(context, serving, check)
     with st.expander("The video does not start?"):
         st.markdown(
-            "- The browser only gives the camera to pages served over **HTTPS** or from **localhost**.\n"
-            "- On a remote server the browser may not reach it directly: a **TURN** server is needed. "
-            "Set `WPA_ICE_SERVERS` to a JSON list of ICE servers, e.g. "
-            '`[{"urls": "turn:turn.example.org:3478", "username": "…", "credential": "…"}]`.\n'
-            "- Only one page at a time can use the camera.")
+            "- **NotAllowedError** over the video: the camera was refused. Allow it in the browser's site "
+            "settings (the icon left of the address), then START again.\n"
+            "- **NotFoundError** / **NotReadableError**: no camera, or another app or tab is using it.\n"
+            "- The browser only gives the camera to pages served over **HTTPS** or from **localhost** "
+            "(README, \"Use it from your phone\").\n"
+            "- On a remote server the browser may not reach it directly: a **TURN** relay is needed "
+            "(`WPA_TURN_URLS` and `WPA_TURN_SECRET`; `make turn` starts one).")
 with panel:
     readings_panel(session, model.labels)

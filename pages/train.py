@@ -29,6 +29,7 @@ from wpa.store import (active_entry, active_model_name, delete_user_model, list_
 from wpa.table import read_landmarks_csv
 from wpa.train import TrainConfig
 
+from pages.serving import serving_settings, sign_in_form, sign_out_button, signed_in
 from pages.shared import inside_the_app
 
 inside_the_app(__file__)
@@ -268,7 +269,7 @@ def show_disk() -> None:
                    "shows or a training job reads.")
 
 
-def saved_models() -> None:
+def saved_models(read_only: bool = False) -> None:
     st.header("Saved models", anchor=False)
     entries = list_models()
     active = active_entry(entries=entries).name
@@ -284,6 +285,8 @@ def saved_models() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
         "clips right": st.column_config.NumberColumn(format="percent"),
         "frames right": st.column_config.NumberColumn(format="percent")})
+    if read_only:
+        return
     # Broken models can be chosen too: to be deleted, never made active.
     usable = {entry.name: entry.usable for entry in entries}
     names = list(usable)
@@ -300,7 +303,19 @@ def saved_models() -> None:
     st.caption(f"The active model is **{active}**" + ("" if active_model_name() else " (the shipped one)") + ".")
 
 
+def signed_out_view(serving) -> None:
+    """Who has not signed in sees the saved models, and how to sign in; nothing that changes the server."""
+    sign_in_form(serving, "Training, saving, activating or deleting a model and uploading data change this "
+                          "server: they are for signed-in users.")
+    saved_models(read_only=True)
+    st.stop()
+
+
 st.title("Train")
+serving = serving_settings()
+if not signed_in(serving):
+    signed_out_view(serving)
+sign_out_button(serving)
 requested_job = st.query_params.get("job")
 job = BOARD.get(requested_job)
 if job is None:

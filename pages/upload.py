@@ -22,6 +22,7 @@ from wpa.inference import InferenceConfig, readable
 from wpa.store import ModelEntry
 from wpa.video import VIDEO_EXTENSIONS
 
+from pages.serving import guard_page, serving_settings
 from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
 
 inside_the_app(__file__)
@@ -128,6 +129,7 @@ def forget_shown() -> None:
 
 
 st.title("What exercise is this?")
+guard_page(serving_settings(), "Upload")  # open unless the server's settings put every page behind the sign-in
 entry = choose_model(key="upload_model")
 with st.sidebar.expander("Settings"):
     min_confidence = unsure_below(entry)

@@ -51,7 +51,7 @@ def webrtc_calls(monkeypatch):
 
     def fake_streamer(**options):
         calls.append(options)
-        return SimpleNamespace(state=SimpleNamespace(playing=False))
+        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
     monkeypatch.setattr(streamlit_webrtc, "webrtc_streamer", fake_streamer)
     return calls
 
@@ -65,7 +65,9 @@ def test_the_live_page_sets_up_the_stream_and_warms_up_before_start(webrtc_calls
     assert options["on_video_ended"].__self__ is at.session_state["live_session"]
     assert options["async_processing"] is True and options["rtc_configuration"] == {"iceServers": []}
     video = options["media_stream_constraints"]["video"]
-    assert video["width"]["ideal"] == 640 and video["height"]["ideal"] == 480 and video["frameRate"]["max"] == 15
+    # The longest side at most 640 px, in the camera's own shape (a phone's portrait stays portrait, uncropped).
+    assert video["width"] == {"max": 640} and video["height"] == {"max": 640} and video["frameRate"]["max"] == 15
+    assert video["facingMode"] == {"ideal": "user"} and options["video_html_attrs"]["style"]["objectFit"] == "contain"
     session = at.session_state["live_session"]
     assert session.ready  # landmarker created and run once: START will not wait for it
     assert [s.label for s in at.slider] == ["Unsure below this confidence", "Smoothing (seconds)"]

@@ -1,7 +1,6 @@
 """Live classification, frame by frame, without a browser: real frames in, annotated frames and
 readings out; nobody, failures and stream lifetimes; sets and their repetitions."""
 
-import json
 from datetime import datetime
 from fractions import Fraction
 
@@ -14,7 +13,7 @@ from tests.conftest import SQUAT_CLIP
 from tests.test_model import make_model
 from tests.test_reps import FPS, phase_of, skeleton
 from wpa.inference import NO_PERSON, UNKNOWN
-from wpa.live import LiveSession, LiveSettings, ice_servers
+from wpa.live import LiveSession, LiveSettings
 from wpa.sets import AWAY_S, SET_CHANGE_S, UNSURE_CHANGE_S, SetTracker, WorkoutSet, sets_csv
 from wpa.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
@@ -90,16 +89,6 @@ def test_another_model_starts_afresh_and_settings_apply(shipped, squat_frames):
     session.process_frame(squat_frames[10])
     assert session.latest().label in ("unknown", *other.labels)
     session.close()
-
-
-def test_ice_servers_from_the_environment(monkeypatch):
-    monkeypatch.delenv("WPA_ICE_SERVERS", raising=False)
-    assert ice_servers() == []
-    servers = [{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}]
-    monkeypatch.setenv("WPA_ICE_SERVERS", json.dumps(servers))
-    assert ice_servers() == servers
-    monkeypatch.setenv("WPA_ICE_SERVERS", "{not json")
-    assert ice_servers() == []
 
 
 # --- sets and repetitions -------------------------------------------------------------------

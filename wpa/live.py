@@ -17,10 +17,8 @@ the log of the sets done in the browser session (it outlives STOP and START; `re
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -289,21 +287,6 @@ class LiveSession:
         self._smoothed_at = 0.0
         self._last_person: float | None = None
         self._frame_size = WARM_UP_SIZE
-
-
-def ice_servers() -> list[dict]:
-    """STUN/TURN servers for WebRTC from $WPA_ICE_SERVERS (a JSON list of RTCIceServer objects,
-    e.g. '[{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}]'). None by
-    default: on localhost the browser and the server reach each other directly."""
-    text = os.environ.get("WPA_ICE_SERVERS", "").strip()
-    if not text:
-        return []
-    try:
-        servers = json.loads(text)
-    except ValueError:
-        log.error("WPA_ICE_SERVERS is not valid JSON; using no ICE servers")
-        return []
-    return servers if isinstance(servers, list) else []
 
 
 def _draw_rate(image: np.ndarray, fps: float, milliseconds: float) -> None:
