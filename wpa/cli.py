@@ -27,6 +27,7 @@ from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, is_c
 from wpa.errors import WpaError
 from wpa.extraction import ExtractionEngine, engine_for
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
+from wpa.form.cli import add_form_commands
 from wpa.inference import (NO_PERSON, InferenceConfig, classify_video, clip_warnings,
                            count_segment_repetitions, predict_clip)
 from wpa.metrics import Evaluation
@@ -443,6 +444,7 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
                                "clips of people and places it did not train on)")
     pose_options(classify)
     classify.set_defaults(run=run_classify)
+    add_form_commands(commands)
     for command in commands.choices.values():  # --quiet also after the command: `wpa train ... -q`
         command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=quiet_help)
     return parser
