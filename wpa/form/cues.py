@@ -18,7 +18,6 @@ MIN_ANGLE_DEG = 8.0  # ...if it is also this far off in degrees (angles)...
 MIN_SHARE = 0.25  # ...or by this share of the typical value (duration, steadiness, range).
 STEADINESS_SHARE = 1.0  # ...and unsteadiness twice the usual.
 MAX_CUES = 2
-CORE_ORDER = {"line": 0, "lean": 1}  # measurement kinds cued before the others, in this order
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,13 @@ def unit_cues(profile: FormProfile, values: np.ndarray, max_cues: int = MAX_CUES
     """The cues of one unit's measurements (len(MEASURES),): the furthest out first."""
     z = profile.deviations(values[None, :])[0]
     # The core first: joint angles at the shoulders and hips are measured from the torso, so a
-    # torso that leans or hips off the body line move them too; the core is the likely cause. And
-    # the body line before the lean: it is measured within the body, the lean against the camera's
-    # upright, which tilts with the body line.
+    # torso that leans or hips off the body line move them too; the core is the likely cause.
+    # Lying (shoulders and feet on supports), a tilted torso comes from hips off the line: the line
+    # first. Upright (feet under the hips), hips off the line come from a leaning torso: the lean.
+    core_order = ("line", "lean") if profile.lying else ("lean", "line")
     size = np.abs(np.nan_to_num(z))
-    tier = np.array([CORE_ORDER.get(m.kind, len(CORE_ORDER)) for m in MEASURES])
-    order = np.lexsort((-size, np.where(size >= CUE_Z, tier, len(CORE_ORDER))))
+    tier = np.array([core_order.index(m.kind) if m.kind in core_order else 2 for m in MEASURES])
+    order = np.lexsort((-size, np.where(size >= CUE_Z, tier, 2)))
     cues: list[Cue] = []
     parts: set[str] = set()
     for j in order:
