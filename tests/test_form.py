@@ -333,3 +333,57 @@ def shared_form():
     if not (folder / "exercise-correction" / "plank" / "test.csv").is_file():
         pytest.skip(f"the shared form data is not at {folder}")
     return folder
+
+
+# --- feedback on a classified clip ------------------------------------------------------------
+
+
+def _prediction(pose: PoseSequence, label: str, repetitions: tuple) -> "ClipPrediction":
+    from wpa.inference import ClipPrediction, Segment
+    times = pose.timestamps_s
+    return ClipPrediction(labels=(label,), timestamps_s=times, probabilities=np.ones((len(times), 1)),
+                          smoothed=np.ones((len(times), 1)), frame_labels=(label,) * len(times), label=label,
+                          confidence=1.0, best_guess=label,
+                          segments=(Segment(label, 0.0, float(times[-1]) + 1 / FPS, 1.0, repetitions),))
+
+
+def test_each_repetition_of_a_segment_is_judged_and_the_worst_marked(tmp_path):
+    from wpa.form.feedback import Reference, form_record, segment_forms, worst_repetitions
+    references = {"curl": Reference(fit_profile([curl(seed=s) for s in range(4)]), "the model's")}
+    good, bad = curl(reps=3, seed=20), curl(reps=2, lean_deg=30, seed=21)
+    pose = _pose(np.concatenate([good.landmarks, bad.landmarks]), np.arange(len(good) + len(bad)) / FPS)
+    repetitions = tuple(Repetition(2.0 * i, 2.0 * i + 2.0) for i in range(5))
+    prediction = _prediction(pose, "curl", repetitions)
+    forms = segment_forms(prediction, pose, references)
+    assert len(forms[0].reps) == 5
+    worst = worst_repetitions(forms)
+    assert len(worst) == 1 and worst <= {(0, 3), (0, 4)}  # one of five: a leaning one
+    record = form_record(prediction, pose, references)
+    assert record[0]["reference"] == "the model's" and len(record[0]["reps"]) == 5
+    assert record[0]["reps"][4]["cues"] and not record[0]["reps"][0]["cues"]
+    assert form_record(prediction, pose, {}) is None
+
+
+def test_a_segment_without_repetitions_is_not_judged_against_repetitions():
+    from wpa.form.feedback import Reference, segment_forms
+    references = {"curl": Reference(fit_profile([curl(seed=s) for s in range(2)]), "the model's")}
+    pose = curl(seed=3)
+    assert segment_forms(_prediction(pose, "curl", ()), pose, references) == (None,)
+    holds = {"plank": Reference(fit_profile([plank(seed=s) for s in range(2)]), "yours")}
+    hold = plank(seed=4)
+    assert len(segment_forms(_prediction(hold, "plank", ()), hold, holds)[0].reps) == 3
+
+
+def test_my_good_form_replaces_the_models_reference(tmp_path):
+    from wpa.form.feedback import form_references, forget_good_form, save_good_form
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "model.json").write_text(json.dumps({"weights_sha256": "w", "labels": ["curl"]}))
+    save_references({"curl": fit_profile([curl()])}, model_dir)
+    assert form_references(model_dir, tmp_path / "mine")["curl"].source == "the model's"
+    pose = curl(reps=4, seed=8)
+    repetitions = tuple(Repetition(2.0 * i, 2.0 * i + 2.0) for i in range(4))
+    assert save_good_form(_prediction(pose, "curl", repetitions), pose, tmp_path / "mine") == ["curl"]
+    assert form_references(model_dir, tmp_path / "mine")["curl"].source == "yours"
+    forget_good_form("curl", tmp_path / "mine")
+    assert form_references(model_dir, tmp_path / "mine")["curl"].source == "the model's"

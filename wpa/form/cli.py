@@ -21,6 +21,7 @@ import numpy as np
 
 from wpa.dataset import Clip
 from wpa.errors import DatasetError
+from wpa.form.feedback import form_record, form_references  # noqa: F401 (for `wpa classify`)
 from wpa.form.layouts import (LAYOUTS, clip_label_from_path, exercise_correction_clips, mediapipe17_clip,
                               openpose18_clip, openpose18_table_clips)
 from wpa.form.profile import FormProfile

@@ -5,8 +5,12 @@ repetition lies outside it.
 measurements (`wpa.form.measures.unit_measures`, one row per good repetition or hold window)
 learns each measurement's median and robust spread (1.4826 × the median absolute deviation, which
 is the standard deviation for normal data but ignores a few odd repetitions), `deviations(X)` gives
-how many spreads each measurement lies from the median, and `score(X)` sums a repetition's largest
-deviations into one number (0 = typical; higher = further from good form).
+how many spreads each measurement lies from the median, and `score(X)` says in one number how far
+a repetition lies from good form (0 = typical; higher = further): the root mean square of its
+largest deviations from the medians (outside the envelope of good form), plus the same measured
+from the nearest good repetition (off every good repetition, even where each measurement alone
+lies inside the envelope: a density learnt by keeping the good repetitions, at most
+`max_references` of them).
 
 Saved as JSON (`to_json`/`from_json`, `save`/`load`) with a format version.
 """
@@ -14,6 +18,7 @@ Saved as JSON (`to_json`/`from_json`, `save`/`load`) with a format version.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +26,7 @@ import numpy as np
 from wpa.errors import WpaError
 from wpa.form.measures import MEASURE_NAMES, MEASURES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAD_TO_SD = 1.4826
 
 # The smallest spread a measurement is given, whatever its good repetitions showed: differences
@@ -43,12 +48,14 @@ class FormProfile:
     max_z:        deviations are capped here, so one absurd measurement (a joint guessed far off)
                   cannot outweigh everything else.
     min_support:  a measurement is used only if at least this many references had it.
+    max_references: good units kept for the nearest-neighbour part of the score (evenly chosen).
     """
 
-    def __init__(self, top_k: int = 6, max_z: float = 12.0, min_support: int = 3):
+    def __init__(self, top_k: int = 6, max_z: float = 12.0, min_support: int = 3, max_references: int = 200):
         self.top_k = top_k
         self.max_z = max_z
         self.min_support = min_support
+        self.max_references = max_references
 
     def fit(self, X: np.ndarray, label: str = "") -> FormProfile:
         """Learn from `X` (units, len(MEASURES)) of good units; NaN where a measure was not seen."""
@@ -69,6 +76,8 @@ class FormProfile:
         self.support_ = support.astype(int)
         self.n_units_ = int(len(X))
         self.label_ = label
+        keep = np.unique(np.linspace(0, len(X) - 1, min(len(X), self.max_references)).round().astype(int))
+        self.references_ = np.round(X[keep], 3)
         return self
 
     def deviations(self, X: np.ndarray) -> np.ndarray:
@@ -79,14 +88,25 @@ class FormProfile:
             return np.clip((X - self.median_) / self.scale_, -self.max_z, self.max_z)
 
     def score(self, X: np.ndarray) -> np.ndarray:
-        """(units,) how far each unit lies from good form: RMS of its `top_k` largest |deviations|."""
-        z = np.abs(self.deviations(X))
+        """(units,) how far each unit lies from good form: the RMS of its `top_k` largest
+        |deviations| from the medians, plus that from the nearest good unit."""
+        z = self.deviations(X)
+        outside = self._largest(np.abs(z))
+        reference_z = (self.references_ - self.median_) / self.scale_
+        apart = np.abs(z[:, None, :] - reference_z[None, :, :])  # (units, references, measures)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            nearest = np.nanmin(self._largest(np.minimum(apart, self.max_z)), axis=1) if len(reference_z) else 0.0
+        return outside + nearest
+
+    def _largest(self, z: np.ndarray) -> np.ndarray:
+        """RMS of the `top_k` largest of each row's (last axis) values, NaN ignored."""
         z = np.where(np.isfinite(z), z, -np.inf)
-        top = -np.sort(-z, axis=1)[:, :self.top_k]
-        with np.errstate(invalid="ignore"):
+        top = -np.sort(-z, axis=-1)[..., :self.top_k]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             top = np.where(np.isfinite(top), top, np.nan)
-            scores = np.sqrt(np.nanmean(top ** 2, axis=1)) if top.size else np.zeros(len(z))
-        return np.where(np.isfinite(scores), scores, np.nan)
+            return np.sqrt(np.nanmean(top ** 2, axis=-1))
 
     @property
     def lying(self) -> bool:
@@ -95,10 +115,17 @@ class FormProfile:
         lean = self.median_[MEASURE_NAMES.index("torso lean middle")]
         return bool(np.isfinite(lean) and abs(lean) > 45)
 
+    @property
+    def repeats(self) -> bool:
+        """Whether the good units were repetitions (they have a duration) rather than hold windows."""
+        return bool(np.isfinite(self.median_[MEASURE_NAMES.index("duration")]))
+
     def to_json(self) -> dict:
         self._check_fitted()
         return {"format_version": FORMAT_VERSION, "label": self.label_, "units": self.n_units_,
-                "params": {"top_k": self.top_k, "max_z": self.max_z, "min_support": self.min_support},
+                "params": {"top_k": self.top_k, "max_z": self.max_z, "min_support": self.min_support,
+                           "max_references": self.max_references},
+                "references": [[_number(v) for v in row] for row in self.references_],
                 "measures": {m.name: {"median": _number(self.median_[j]), "spread": _number(self.scale_[j]),
                                       "support": int(self.support_[j])} for j, m in enumerate(MEASURES)}}
 
@@ -117,6 +144,8 @@ class FormProfile:
         profile.scale_ = np.array([_value(measures[name]["spread"]) for name in MEASURE_NAMES])
         profile.support_ = np.array([int(measures[name]["support"]) for name in MEASURE_NAMES])
         profile.n_units_ = int(data["units"])
+        profile.references_ = np.array([[_value(v) for v in row] for row in data.get("references", [])],
+                                       dtype=np.float64).reshape(-1, len(MEASURES))
         profile.label_ = str(data.get("label", ""))
         return profile
 

@@ -62,6 +62,14 @@ def load_references(model_dir: str | Path) -> dict[str, FormProfile]:
     return {label: FormProfile.from_json(profile) for label, profile in data.get("profiles", {}).items()}
 
 
+def model_labels(model_dir: str | Path) -> tuple[str, ...]:
+    """The classes of the model saved in `model_dir` (none if it cannot be read)."""
+    try:
+        return tuple(json.loads((Path(model_dir) / METADATA_FILE).read_text()).get("labels", ()))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return ()
+
+
 def model_training_clips(model_dir: str | Path, clips: list[Clip]) -> list[Clip]:
     """The clips among `clips` that the model was trained or validated on (its metadata lists them)."""
     summary = json.loads((Path(model_dir) / METADATA_FILE).read_text()).get("data_summary", {})
@@ -97,7 +105,9 @@ def add_model_command(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_model(args: argparse.Namespace) -> int:
-    labels = tuple(json.loads((args.model / METADATA_FILE).read_text())["labels"])
+    labels = model_labels(args.model)
+    if not labels:
+        raise FormError(f"{args.model} holds no readable model ({METADATA_FILE}). Give a model folder.")
     loaded = load_clips(args.data, labels=labels)
     clips = model_training_clips(args.model, loaded.clips) or loaded.clips
     references = fit_references(clips, labels)
