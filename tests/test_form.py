@@ -387,3 +387,13 @@ def test_my_good_form_replaces_the_models_reference(tmp_path):
     assert form_references(model_dir, tmp_path / "mine")["curl"].source == "yours"
     forget_good_form("curl", tmp_path / "mine")
     assert form_references(model_dir, tmp_path / "mine")["curl"].source == "the model's"
+
+
+def test_a_model_saved_from_the_train_page_keeps_its_references(tmp_path):
+    from tests.test_model import LABELS, make_model
+    from wpa.store import save_user_model
+    references = {LABELS[0]: fit_profile([curl()])}
+    path = save_user_model(make_model(), "with form", user_dir=tmp_path, form_references=references)
+    assert set(load_references(path)) == {LABELS[0]}
+    again = save_user_model(make_model(seed=1), "with form", replace=True, user_dir=tmp_path)
+    assert load_references(again) == {}  # a model saved without them has none, never another's
