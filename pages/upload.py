@@ -135,6 +135,7 @@ def show_form(analysis: VideoAnalysis) -> None:
                                     "form": st.column_config.NumberColumn(format="%.1f", width=60),
                                     "top cue": st.column_config.TextColumn(width="large"),
                                     "worst": st.column_config.CheckboxColumn(width=50)})
+        st.markdown(analysis.form_text())
     else:
         st.caption("No form feedback for this clip: its exercise has no reference of good repetitions yet.")
     if st.button("This was my good form", icon=":material/verified:", key="mark_good_form",

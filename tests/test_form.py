@@ -397,3 +397,33 @@ def test_a_model_saved_from_the_train_page_keeps_its_references(tmp_path):
     assert set(load_references(path)) == {LABELS[0]}
     again = save_user_model(make_model(seed=1), "with form", replace=True, user_dir=tmp_path)
     assert load_references(again) == {}  # a model saved without them has none, never another's
+
+
+# --- Live -------------------------------------------------------------------------------------
+
+
+def test_live_shows_a_cue_after_a_leaning_repetition_for_a_few_seconds():
+    from wpa.form.feedback import Reference
+    from wpa.form.live import LiveForm
+    live = LiveForm({"curl": Reference(fit_profile([curl(seed=s) for s in range(4)]), "the model's")}, show_s=3.0)
+    good, bad = curl(reps=2, seed=30), curl(reps=1, lean_deg=30, seed=31)
+    frames = np.concatenate([good.landmarks, bad.landmarks])
+    shown = []
+    for i, landmarks in enumerate(frames):
+        t = i / FPS
+        counted = tuple(Repetition(2.0 * k, 2.0 * k + 2.0) for k in range(int(t // 2.0)))  # counted as it ends
+        shown.append(live.update("curl", landmarks, t, counted))
+    counted = tuple(Repetition(2.0 * k, 2.0 * k + 2.0) for k in range(3))  # the last, counted a frame later
+    shown.append(live.update("curl", frames[-1], len(frames) / FPS, counted))
+    cues = [text for text in shown if text]
+    assert "good rep" in cues  # the first repetitions: no cue, but a word that they were judged
+    assert live.latest.cues and live.latest.cues[0].part == "torso"
+    assert live.update("curl", frames[-1], len(frames) / FPS + 5.0, counted) == ""  # gone after show_s
+    assert live.update("squat", frames[-1], len(frames) / FPS + 6.0, ()) == ""  # no reference: nothing
+
+
+def test_a_cue_is_drawn_on_the_frame():
+    from wpa.form.live import draw_cue
+    image = np.full((480, 640, 3), 200, np.uint8)
+    draw_cue(image, "torso leans back 25° more than in your good reps")
+    assert (image[-10:] != 200).any() and (image[:400] == 200).all()

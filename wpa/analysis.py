@@ -110,6 +110,20 @@ class VideoAnalysis:
                 for number, rep in enumerate(form.reps)]
         return pd.DataFrame(rows, columns=["exercise", "rep", "start (s)", "end (s)", "form", "top cue", "worst"])
 
+    def form_text(self) -> str:
+        """The clip's form in a sentence or two: its worst repetitions with their top cue."""
+        worst = worst_repetitions(self.form)
+        if not any(self.form):
+            return ""
+        if not worst:
+            return "No repetition departs far from good form."
+        parts = []
+        for s, r in sorted(worst):
+            rep = self.form[s].reps[r]
+            cue = f": {rep.cues[0].text}" if rep.cues else ""
+            parts.append(f"{readable(self.prediction.segments[s].label)} rep {r + 1} (form {rep.score:.1f}){cue}")
+        return f"Furthest from good form: {'; '.join(parts)}."
+
     def verdict(self) -> tuple[str, str]:
         """What the clip shows, for a person: a title ("Squat · 12 reps · 94% confident") and a
         sentence or two of detail (changes of exercise, frames with nobody, no repetition found)."""

@@ -7,16 +7,18 @@ the model's (`form.json` beside it). Segments of exercises with neither get no f
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from wpa.form.profile import FormProfile
-from wpa.form.references import (USER_FORM_DIR, load_references, model_labels, load_user_profile, save_user_profile,
+from wpa.form.references import (REFERENCES_FILE, USER_FORM_DIR, load_references, model_labels, load_user_profile, save_user_profile,
                                  user_profile_path)
 from wpa.form.units import ClipForm, RepForm, form_units, judge_pose
 from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, Segment
+from wpa.model import METADATA_FILE
 from wpa.pose import PoseSequence
 
 WORST_SHARE = 0.2  # the worst fifth of a clip's repetitions (at least one) are marked...
@@ -40,6 +42,18 @@ def form_references(model_dir: str | Path, user_dir: Path = USER_FORM_DIR) -> di
         if mine is not None:
             references[label] = Reference(mine, "yours")
     return references
+
+
+def cached_form_references(model_dir: str | Path, user_dir: Path = USER_FORM_DIR) -> dict[str, Reference]:
+    """`form_references`, read again only when a file behind them changed (Live asks on every rerun)."""
+    files = [Path(model_dir) / REFERENCES_FILE, Path(model_dir) / METADATA_FILE, *sorted(Path(user_dir).glob("*.json"))]
+    stamp = tuple((str(f), f.stat().st_mtime_ns) for f in files if f.is_file())
+    return _references_read(str(model_dir), str(user_dir), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _references_read(model_dir: str, user_dir: str, stamp: tuple) -> dict[str, Reference]:
+    return form_references(model_dir, Path(user_dir))
 
 
 def segment_forms(prediction: ClipPrediction, pose: PoseSequence,
