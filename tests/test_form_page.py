@@ -25,7 +25,7 @@ def test_a_set_marked_as_my_good_form_is_the_reference_from_then_on(videos):
     again = upload(AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=300).run(), "again.mp4", data)
     assert not again.exception and not again.error
     assert any("good repetitions (yours)" in caption.value for caption in again.caption)
-    table = again.dataframe(key="form_table").value
+    table = again.dataframe[1].value  # the segments, then the repetitions
     assert list(table.columns) == ["exercise", "rep", "start (s)", "end (s)", "form", "top cue", "worst"]
     reps = int(again.metric[0].value)
     assert len(table) == reps and (table["exercise"] == "squat").all()

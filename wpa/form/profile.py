@@ -28,6 +28,7 @@ from wpa.form.measures import MEASURE_NAMES, MEASURES
 
 FORMAT_VERSION = 2
 MAD_TO_SD = 1.4826
+COVER = 3.0
 
 # The smallest spread a measurement is given, whatever its good repetitions showed: differences
 # below these are within what the pose estimate and a person's day-to-day form vary by, so a few
@@ -70,7 +71,10 @@ class FormProfile:
             for j in np.flatnonzero(used):
                 seen = X[np.isfinite(X[:, j]), j]
                 median[j] = np.median(seen)
-                spread[j] = MAD_TO_SD * np.median(np.abs(seen - median[j]))
+                apart = np.abs(seen - median[j])
+                # The good units are good: at least 90% of them lie within COVER spreads, however
+                # few there are (three repetitions give a median absolute deviation of little meaning).
+                spread[j] = max(MAD_TO_SD * np.median(apart), np.quantile(apart, 0.9) / COVER)
         self.median_ = median
         self.scale_ = np.maximum(np.nan_to_num(spread), _floors(median))
         self.support_ = support.astype(int)
