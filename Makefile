@@ -87,12 +87,16 @@ reps: $(VENV)/.installed
 # The form feedback figures of BENCHMARKS.md ("Form feedback"): AUROC good vs bad form on
 # ../shared/data/form, the plain baseline, the top cue's body part, the cue rate on the real clips
 # of CLIPS, and the form model's cost per Live frame (about 3 minutes on two cores, poses cached).
+# FORM_EXTRACTED: a folder `wpa extract` wrote from CLIPS, whose poses are then read, not extracted.
 FORM_DATA ?= ../shared/data/form
 form: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.form --data $(FORM_DATA) --videos $(CLIPS)
+	$(BIN)/python -m benchmarks.form --data $(FORM_DATA) --videos $(CLIPS) $(if $(FORM_EXTRACTED),--poses $(FORM_EXTRACTED))
 
 # models/default/form.json: one reference of good form per class of the shipped model, learnt from
 # the repetitions of its training clips. Rerun whenever models/default changes (`make model`):
-# form.json records the weights it belongs to and is ignored beside other weights.
+# form.json records the weights it belongs to and is ignored beside other weights. It keeps medians
+# and spreads only (the shared clips' rights are not ours). FORM_POSES: the clips, or a folder
+# `wpa extract` wrote from them.
+FORM_POSES ?= $(CLIPS)
 form-model: $(VENV)/.installed
-	$(BIN)/python -m wpa form model models/default --data $(CLIPS)
+	$(BIN)/python -m wpa form model models/default --data $(FORM_POSES) --aggregates-only

@@ -117,12 +117,14 @@ def _distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((a[both] - b[both]) ** 2)) if both.any() else np.inf
 
 
-def video_false_cues(clip_list: Path) -> dict[str, tuple[int, int]]:
+def video_false_cues(clip_list: Path, poses: Path | None = None) -> dict[str, tuple[int, int]]:
     """Per exercise: (repetitions or hold windows that got a cue, all of them) over the real clips
-    of data/videos, each judged by its exercise's profile fitted on the other groups' clips."""
-    from wpa.dataset import load_clips
+    of data/videos, each judged by its exercise's profile fitted on the other groups' clips. Poses
+    from `poses` (a folder `wpa extract` wrote) when given, else extracted or read from the cache."""
+    from wpa.dataset import load_clips, with_groups
 
-    clips = [c for c in load_clips(clip_list).clips if c.source and "/data/videos/" in c.source.as_posix()]
+    loaded = with_groups(load_clips(poses or clip_list).clips, clip_list)
+    clips = [c for c in loaded if c.source and "/data/videos/" in c.source.as_posix()]
     units = {c.clip_id: form_units(c.pose) for c in clips}
     counts: dict[str, tuple[int, int]] = {}
     for label in sorted({c.label for c in clips}):
@@ -163,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/form"))
     parser.add_argument("--videos", type=Path, help="also the cue rate on the real clips of this clip list's data/videos")
+    parser.add_argument("--poses", type=Path, help="their poses: a folder `wpa extract` wrote from that clip list")
     args = parser.parse_args(argv)
     print(f"form model cost on Live: {live_cost_ms():.3f} ms per frame (one 60-frame repetition judged after it ends)")
     sets = load_sets(args.data)
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{part_text:>14} {time.perf_counter() - began:5.1f}", flush=True)
     print(f"mean AUROC {np.mean(aurocs):.3f}")
     if args.videos:
-        counts = video_false_cues(args.videos)
+        counts = video_false_cues(args.videos, args.poses)
         for label, (cued, total) in counts.items():
             print(f"  {label:20} {cued:3d} of {total:3d} repetitions cued")
         cued, total = (sum(values) for values in zip(*counts.values()))

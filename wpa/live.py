@@ -202,7 +202,8 @@ class LiveSession:
         landmarks = None if found is None else found[0]
         reps = self._sets.update(reading.label, landmarks, now, aspect_ratio=width / height,
                                  wall_s=self._wall_started + now)
-        cue = self._form.update(self._sets.exercise, landmarks, now, self._sets.repetitions, width / height)
+        cue = self._form.update(self._sets.exercise, landmarks, now, self._sets.repetitions, width / height,
+                                None if found is None else found[1])
         return replace(reading, reps=reps, cue=cue)
 
     def _predict(self, found: tuple[np.ndarray, np.ndarray] | None, now: float) -> LiveReading:

@@ -13,8 +13,7 @@ import numpy as np
 from wpa.form.measures import MEASURES, Measure
 from wpa.form.profile import FormProfile
 
-CUE_Z = 3.5  # a measurement this many spreads out is worth a cue...
-MIN_ANGLE_DEG = 8.0  # ...if it is also this far off in degrees (angles)...
+MIN_ANGLE_DEG = 8.0  # a measurement far out (FormProfile.cue_z_) is cued if also this far off in degrees...
 MIN_SHARE = 0.25  # ...or by this share of the typical value (duration, steadiness, range).
 STEADINESS_SHARE = 1.0  # ...and unsteadiness twice the usual.
 MAX_CUES = 2
@@ -41,13 +40,13 @@ def unit_cues(profile: FormProfile, values: np.ndarray, max_cues: int = MAX_CUES
     core_order = ("line", "lean") if profile.lying else ("lean", "line")
     size = np.abs(np.nan_to_num(z))
     tier = np.array([core_order.index(m.kind) if m.kind in core_order else 2 for m in MEASURES])
-    order = np.lexsort((-size, np.where(size >= CUE_Z, tier, 2)))
+    order = np.lexsort((-size, np.where(size >= profile.cue_z_, tier, 2)))
     cues: list[Cue] = []
     parts: set[str] = set()
     for j in order:
         if len(cues) == max_cues:
             break
-        if not np.isfinite(z[j]) or abs(z[j]) < CUE_Z:
+        if not np.isfinite(z[j]) or abs(z[j]) < profile.cue_z_:
             continue
         measure, difference, reference = MEASURES[j], values[j] - profile.median_[j], profile.median_[j]
         if not _large_enough(measure, difference, reference) or measure.part in parts:

@@ -28,17 +28,20 @@ class LiveForm:
 
     def __init__(self, references: dict[str, Reference], show_s: float = SHOW_S, keep_s: float = KEEP_S):
         self.references, self.show_s, self.keep_s = references, show_s, keep_s
-        self._frames: deque[tuple[float, np.ndarray]] = deque()
+        self._frames: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
         self._judged = 0
         self._exercise: str | None = None
         self.latest: RepForm | None = None  # the last repetition judged
         self._shown_until = -np.inf
 
     def update(self, exercise: str | None, landmarks: np.ndarray | None, time_s: float,
-               repetitions: tuple[Repetition, ...], aspect_ratio: float = 1.0) -> str:
-        """One frame: the current set's exercise (None: no set), the frame's landmarks (None with
-        nobody), and the set's repetitions so far. Returns the cue to show now ("" for none)."""
-        self._frames.append((time_s, _MISSING if landmarks is None else np.asarray(landmarks, np.float32)))
+               repetitions: tuple[Repetition, ...], aspect_ratio: float = 1.0,
+               world_landmarks: np.ndarray | None = None) -> str:
+        """One frame: the current set's exercise (None: no set), the frame's landmarks (33, 4) and
+        world landmarks (33, 3) (None with nobody), and the set's repetitions so far. Returns the
+        cue to show now ("" for none)."""
+        self._frames.append((time_s, _MISSING if landmarks is None else np.asarray(landmarks, np.float32),
+                             _MISSING_WORLD if world_landmarks is None else np.asarray(world_landmarks, np.float32)))
         while self._frames and self._frames[0][0] < time_s - self.keep_s:
             self._frames.popleft()
         if exercise != self._exercise:  # a new set: its repetitions are counted from 0
@@ -52,12 +55,13 @@ class LiveForm:
         return self.latest.cues[0].text if self.latest.cues else "good rep"
 
     def _judge(self, reference: Reference, repetition: Repetition, aspect_ratio: float) -> RepForm | None:
-        times = np.array([t for t, _ in self._frames])
+        times = np.array([frame[0] for frame in self._frames])
         rows = np.flatnonzero((times >= repetition.start_s) & (times <= repetition.end_s))
         if len(rows) < 2:
             return None
         landmarks = np.stack([self._frames[i][1] for i in rows])
-        pose = PoseSequence(landmarks, np.full((len(rows), NUM_LANDMARKS, 3), np.nan, np.float32), times[rows],
+        world = np.stack([self._frames[i][2] for i in rows])
+        pose = PoseSequence(landmarks, world, times[rows],
                             fps=30.0, frame_size=(max(1, round(1000 * aspect_ratio)), 1000))
         form = judge_units(reference.profile, form_units(pose, (repetition,)))
         return form.reps[0] if form.reps else None
@@ -78,3 +82,4 @@ def draw_cue(image: np.ndarray, text: str) -> None:
 
 
 _MISSING = np.full((NUM_LANDMARKS, 4), np.nan, np.float32)
+_MISSING_WORLD = np.full((NUM_LANDMARKS, 3), np.nan, np.float32)

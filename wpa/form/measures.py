@@ -88,9 +88,23 @@ def visible_points(landmarks: np.ndarray, aspect_ratio: float = 1.0) -> np.ndarr
     return points
 
 
-def frame_measures(points: np.ndarray) -> np.ndarray:
-    """(T, 33, 2) points (`visible_points`) → (T, len(FRAME_MEASURES)) measures in degrees."""
-    columns = [_joint_angles(points, left, right) for left, right, _ in JOINTS.values()]
+def world_points(world_landmarks: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+    """(T, 33, 3) world landmarks, NaN where the image landmark is missing (`points`); None where
+    most frames have none (poses from other tools), so that a clip is measured one way throughout."""
+    world = np.asarray(world_landmarks, dtype=np.float64)
+    if world.ndim != 3 or world.shape[-1] != 3 or np.isfinite(world[:, :, 0]).any(axis=1).mean() < 0.5:
+        return None
+    return np.where(np.isfinite(points[:, :, :1]), world, np.nan)
+
+
+def frame_measures(points: np.ndarray, world: np.ndarray | None = None) -> np.ndarray:
+    """(T, 33, 2) points (`visible_points`) → (T, len(FRAME_MEASURES)) measures in degrees.
+
+    With `world` (T, 33, 3), MediaPipe's metric 3-D landmarks (`world_points`), joint angles are
+    measured in 3-D, as the body bends them, whatever the camera's angle; the lean and the body
+    line need the image's upright and stay in the image."""
+    joints = world if world is not None else points
+    columns = [_joint_angles(joints, left, right) for left, right, _ in JOINTS.values()]
     with _quiet():
         both = [np.nanmean(np.stack(angles), axis=0) for angles in columns]
     asymmetry = [angles[0] - angles[1] for angles in columns]

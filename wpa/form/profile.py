@@ -50,13 +50,19 @@ class FormProfile:
                   cannot outweigh everything else.
     min_support:  a measurement is used only if at least this many references had it.
     max_references: good units kept for the nearest-neighbour part of the score (evenly chosen).
+    cue_share:    a measurement is cued from `cue_z_` spreads out: at least `min_cue_z`, and far
+                  enough that at most this share of the good units themselves would have a cue
+                  (good form varies more between people and cameras than a normal law says).
     """
 
-    def __init__(self, top_k: int = 6, max_z: float = 12.0, min_support: int = 3, max_references: int = 200):
+    def __init__(self, top_k: int = 6, max_z: float = 12.0, min_support: int = 3, max_references: int = 200,
+                 min_cue_z: float = 3.5, cue_share: float = 0.05):
         self.top_k = top_k
         self.max_z = max_z
         self.min_support = min_support
         self.max_references = max_references
+        self.min_cue_z = min_cue_z
+        self.cue_share = cue_share
 
     def fit(self, X: np.ndarray, label: str = "") -> FormProfile:
         """Learn from `X` (units, len(MEASURES)) of good units; NaN where a measure was not seen."""
@@ -81,7 +87,9 @@ class FormProfile:
         self.n_units_ = int(len(X))
         self.label_ = label
         keep = np.unique(np.linspace(0, len(X) - 1, min(len(X), self.max_references)).round().astype(int))
-        self.references_ = np.round(X[keep], 3)
+        self.references_ = np.round(X[keep], 3)[:self.max_references]
+        largest = np.nanmax(np.abs(np.nan_to_num(self.deviations(X), nan=0.0)), axis=1)
+        self.cue_z_ = float(max(self.min_cue_z, np.quantile(largest, 1 - self.cue_share)))
         return self
 
     def deviations(self, X: np.ndarray) -> np.ndarray:
@@ -128,7 +136,9 @@ class FormProfile:
         self._check_fitted()
         return {"format_version": FORMAT_VERSION, "label": self.label_, "units": self.n_units_,
                 "params": {"top_k": self.top_k, "max_z": self.max_z, "min_support": self.min_support,
-                           "max_references": self.max_references},
+                           "max_references": self.max_references, "min_cue_z": self.min_cue_z,
+                           "cue_share": self.cue_share},
+                "cue_z": round(self.cue_z_, 4),
                 "references": [[_number(v) for v in row] for row in self.references_],
                 "measures": {m.name: {"median": _number(self.median_[j]), "spread": _number(self.scale_[j]),
                                       "support": int(self.support_[j])} for j, m in enumerate(MEASURES)}}
@@ -148,6 +158,7 @@ class FormProfile:
         profile.scale_ = np.array([_value(measures[name]["spread"]) for name in MEASURE_NAMES])
         profile.support_ = np.array([int(measures[name]["support"]) for name in MEASURE_NAMES])
         profile.n_units_ = int(data["units"])
+        profile.cue_z_ = float(data["cue_z"])
         profile.references_ = np.array([[_value(v) for v in row] for row in data.get("references", [])],
                                        dtype=np.float64).reshape(-1, len(MEASURES))
         profile.label_ = str(data.get("label", ""))

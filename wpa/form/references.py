@@ -26,14 +26,19 @@ REFERENCES_VERSION = 1
 USER_FORM_DIR = DATA_DIR / "form"
 
 
-def fit_references(clips: list[Clip], labels: tuple[str, ...] | None = None) -> dict[str, FormProfile]:
-    """One profile per label, from all of its clips' repetitions (hold windows where nothing repeats)."""
+def fit_references(clips: list[Clip], labels: tuple[str, ...] | None = None,
+                   keep_units: bool = True) -> dict[str, FormProfile]:
+    """One profile per label, from all of its clips' repetitions (hold windows where nothing repeats).
+    Without `keep_units` a profile keeps only medians and spreads, no repetition's own measurements
+    (for references committed with a model trained on data whose rights are not ours: the score
+    then lacks its nearest-good-repetition part)."""
     references = {}
     for label in labels or tuple(sorted({clip.label for clip in clips})):
         poses = [clip.pose for clip in clips if clip.label == label]
         if poses:
             try:
-                references[label] = fit_profile(poses, label=label)
+                references[label] = fit_profile(poses, label=label,
+                                                profile=FormProfile() if keep_units else FormProfile(max_references=0))
             except FormError:
                 continue  # no usable repetitions: this class gets no form feedback
     return references
@@ -101,6 +106,8 @@ def add_model_command(verbs: argparse._SubParsersAction) -> None:
     model.add_argument("model", type=Path, nargs="?", default=DEFAULT_MODEL_DIR, help="model folder (default: %(default)s)")
     model.add_argument("--data", type=Path, required=True,
                        help="the data the model was trained on (clip list, folder, extract output or table)")
+    model.add_argument("--aggregates-only", action="store_true",
+                       help="keep medians and spreads only, no repetition's measurements (for a model to be shared)")
     model.set_defaults(run=run_model)
 
 
@@ -110,7 +117,7 @@ def run_model(args: argparse.Namespace) -> int:
         raise FormError(f"{args.model} holds no readable model ({METADATA_FILE}). Give a model folder.")
     loaded = load_clips(args.data, labels=labels)
     clips = model_training_clips(args.model, loaded.clips) or loaded.clips
-    references = fit_references(clips, labels)
+    references = fit_references(clips, labels, keep_units=not args.aggregates_only)
     path = save_references(references, args.model)
     units = ", ".join(f"{label} {profile.n_units_}" for label, profile in references.items())
     print(f"{len(clips)} clips; repetitions per class: {units} -> {path}", file=sys.stderr)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wpa.form.cues import Cue, unit_cues
-from wpa.form.measures import MEASURES, frame_measures, unit_measures, visible_points
+from wpa.form.measures import MEASURES, frame_measures, unit_measures, visible_points, world_points
 from wpa.form.profile import FormProfile
 from wpa.pose import PoseSequence
 from wpa.reps import Repetition, count_repetitions
@@ -62,7 +62,7 @@ def form_units(pose: PoseSequence, repetitions: tuple[Repetition, ...] | None = 
     if len(pose) == 0:
         return []
     points = visible_points(pose.landmarks, pose.aspect_ratio)
-    measures = frame_measures(points)
+    measures = frame_measures(points, world_points(pose.world_landmarks, points))
     times = np.asarray(pose.timestamps_s, dtype=np.float64)
     if repetitions is None:
         repetitions = count_repetitions(pose).repetitions
