@@ -3,7 +3,8 @@ form", then uploaded again and compared with it repetition by repetition."""
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, SQUAT_CLIP
+from tests.conftest import REPO
+from tests.test_analysis import REPS_CLIP
 from wpa.form.references import USER_FORM_DIR, user_profile_path
 
 
@@ -14,7 +15,7 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 def test_a_set_marked_as_my_good_form_is_the_reference_from_then_on(videos):
     user_profile_path("squat").unlink(missing_ok=True)
-    data = (videos / SQUAT_CLIP).read_bytes()
+    data = (videos / REPS_CLIP).read_bytes()  # not SQUAT_CLIP: test_app checks its first upload is not cached
     at = upload(AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=300).run(), "squat.mp4", data)
     assert not at.exception and not at.error
     assert any(header.value == "Form" for header in at.subheader)
