@@ -157,7 +157,7 @@ def test_measures_unseen_in_good_reps_are_ignored_not_fatal():
 def test_cues_name_the_body_part_and_direction():
     line = next(m for m in MEASURES if m.name == "body line middle")
     lean = next(m for m in MEASURES if m.name == "torso lean low")
-    assert describe(line, -14.0, 0.0, lying=True) == "hips 14° lower than in your good reps (body line)"
+    assert describe(line, -14.0, 0.0, lying=True) == "hips 14° lower than in good reps (body line)"
     assert describe(lean, -20.0, 0.0, lying=False).startswith("torso leans back 20° more")
     knee_range = next(m for m in MEASURES if m.name == "knee angle range")
     assert describe(knee_range, -25.0, 100.0, lying=False).startswith("knees move through 25% less range")
@@ -425,5 +425,5 @@ def test_live_shows_a_cue_after_a_leaning_repetition_for_a_few_seconds():
 def test_a_cue_is_drawn_on_the_frame():
     from wpa.form.live import draw_cue
     image = np.full((480, 640, 3), 200, np.uint8)
-    draw_cue(image, "torso leans back 25° more than in your good reps")
+    draw_cue(image, "torso leans back 25° more than in good reps")
     assert (image[-10:] != 200).any() and (image[:400] == 200).all()

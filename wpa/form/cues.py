@@ -1,5 +1,5 @@
 """Cues: the measurements of a unit that lie furthest from good form, in words with the body part
-and the direction ("hips 14° lower than in your good reps", "torso leans back 20° more").
+and the direction ("hips 14° lower than in good reps", "torso leans back 20° more").
 
 Only the kind of measurement and its body part choose the words; no exercise is named anywhere.
 """
@@ -27,7 +27,7 @@ class Cue:
     part: str  # "hips"
     deviation: float  # in spreads, signed
     difference: float  # value − reference, in the measure's unit (degrees, seconds, …)
-    text: str  # "hips 14° lower than in your good reps"
+    text: str  # "hips 14° lower than in good reps"
 
 
 def unit_cues(profile: FormProfile, values: np.ndarray, max_cues: int = MAX_CUES) -> tuple[Cue, ...]:
@@ -62,7 +62,7 @@ def describe(measure: Measure, difference: float, reference: float, lying: bool)
     more = difference > 0
     degrees = f"{abs(difference):.0f}°"
     share = f"{abs(difference) / max(abs(reference), 1e-9):.0%}"
-    good = "than in your good reps"
+    good = "than in good reps"  # the reference: the model's, or the person's own
     if measure.kind == "duration":
         return f"rep {share} {'slower' if more else 'faster'} {good}"
     if measure.kind == "steadiness":
