@@ -427,3 +427,17 @@ def test_a_cue_is_drawn_on_the_frame():
     image = np.full((480, 640, 3), 200, np.uint8)
     draw_cue(image, "torso leans back 25° more than in good reps")
     assert (image[-10:] != 200).any() and (image[:400] == 200).all()
+
+
+def test_classify_json_has_form_per_segment(tmp_path, capsys):
+    from wpa.dataset import Clip
+    from wpa.table import write_landmarks_table
+    pose = curl(reps=5)
+    landmarks = np.where(np.isnan(pose.landmarks), pose.landmarks[:, 23:24], pose.landmarks)  # every landmark there
+    pose = PoseSequence(landmarks, np.zeros((len(pose), 33, 3), np.float32), pose.timestamps_s, FPS, (640, 480))
+    write_landmarks_table([Clip("curl/a", "curl", pose)], tmp_path / "t.csv")
+    assert main(["classify", str(tmp_path / "t.csv"), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert len(record["form"]) == len(record["segments"])  # the shipped model's references (form.json)
+    for segment, form in zip(record["segments"], record["form"]):
+        assert form is None or (len(form["reps"]) == segment["reps"] and form["reference"] == "the model's")

@@ -136,8 +136,8 @@ def _joint_angles(points: np.ndarray, left: tuple, right: tuple) -> tuple[np.nda
 def _angle(points: np.ndarray, a: int, vertex: int, b: int) -> np.ndarray:
     """The angle at `vertex` between the segments to `a` and `b`, degrees (180 = straight)."""
     u, v = points[:, a] - points[:, vertex], points[:, b] - points[:, vertex]
-    cosine = (u * v).sum(axis=1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
-    with np.errstate(invalid="ignore"):
+    with _quiet():  # a segment of length 0 (two joints on one point) has no angle: NaN
+        cosine = (u * v).sum(axis=1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
         return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
 
 
