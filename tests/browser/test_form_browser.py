@@ -15,11 +15,11 @@ def test_an_upload_shows_form_per_repetition(page, app, videos, screenshots):
     page.get_by_text("Each repetition against good repetitions (the model's)").wait_for(timeout=30_000)
     summary = page.get_by_text("Furthest from good form").or_(page.get_by_text("No repetition departs far"))
     summary.first.wait_for(timeout=30_000)
-    timeline = page.locator(".js-plotly-plot").first
-    assert timeline.get_by_text("form (hover)").count() == 1  # the form dots' legend entry
     table = page.locator('[data-testid="stDataFrame"]').nth(1)  # segments, then repetitions
     table.wait_for(timeout=30_000)
     page.set_viewport_size({"width": 1400, "height": 2600})
     page.wait_for_timeout(1500)
     page.screenshot(path=str(screenshots / "upload-form.png"))
+    timeline = page.locator(".js-plotly-plot").first
+    timeline.get_by_text("form (hover)").wait_for(timeout=30_000)  # the form dots' legend entry
     assert "Traceback" not in app.log

@@ -76,8 +76,8 @@ def describe(measure: Measure, difference: float, reference: float, lying: bool)
     if measure.kind == "lean":
         return f"{measure.part} leans {'forward' if more else 'back'} {degrees} more {good}"
     if measure.kind == "asymmetry":
-        return f"left {measure.part[:-1] if measure.part.endswith('s') else measure.part} " \
-               f"{'straighter' if more else 'more bent'} than the right by {degrees} more {good}"
+        joint = measure.part[:-1] if measure.part.endswith("s") else measure.part
+        return f"left {joint} {degrees} {'straighter' if more else 'more bent'} than the right, compared with good reps"
     # A joint angle: 180° is straight.
     moment = {"low": "at the most bent", "high": "at the straightest", "middle": "mostly"}[measure.statistic]
     return f"{measure.part} {degrees} {'straighter' if more else 'more bent'} {moment} {good}"
