@@ -426,7 +426,7 @@ def test_a_cue_is_drawn_on_the_frame():
     from wpa.form.live import draw_cue
     image = np.full((480, 640, 3), 200, np.uint8)
     draw_cue(image, "torso leans back 25° more than in good reps")
-    assert (image[-10:] != 200).any() and (image[:400] == 200).all()
+    assert (image[380:450] != 200).any() and (image[:300] == 200).all() and (image[-20:] == 200).all()
 
 
 def test_classify_json_has_form_per_segment(tmp_path, capsys):

@@ -68,17 +68,18 @@ class LiveForm:
 
 
 def draw_cue(image: np.ndarray, text: str) -> None:
-    """A form cue in large letters on a dark band across the bottom of a frame, in place."""
+    """A form cue in large letters on a dark band near the bottom of a frame, in place."""
     height, width = image.shape[:2]
     scale = max(0.6, min(width, height) / 420)
     band = round(50 * scale)
-    image[height - band:] = (image[height - band:] * 0.3).astype(np.uint8)
+    bottom = height - max(30, round(0.07 * height))  # above the frame rate Live writes in the corner
+    image[bottom - band:bottom] = (image[bottom - band:bottom] * 0.3).astype(np.uint8)
     text = text.replace("°", " deg")  # OpenCV's fonts are ASCII only
-    size = 0.8 * scale
-    while size > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, size, 1)[0][0] > width - 20:
+    size, thickness = 0.8 * scale, max(1, round(1.5 * scale))
+    while size > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, size, thickness)[0][0] > width - 24:
         size *= 0.9  # long cues shrink to fit the width
-    cv2.putText(image, text, (10, height - round(band * 0.32)), cv2.FONT_HERSHEY_DUPLEX, size, (255, 220, 90),
-                max(1, round(1.5 * scale)), cv2.LINE_AA)
+    cv2.putText(image, text, (10, bottom - round(band * 0.32)), cv2.FONT_HERSHEY_DUPLEX, size, (255, 220, 90),
+                thickness, cv2.LINE_AA)
 
 
 _MISSING = np.full((NUM_LANDMARKS, 4), np.nan, np.float32)
