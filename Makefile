@@ -8,7 +8,7 @@ MORE ?= ../shared/data/more
 CLIPS ?= ../shared/data/clips.csv
 CLASSES ?= bench_press,biceps_curl,chest_fly_machine,deadlift,jumping_jack,lateral_raise,leg_raises,lunge,plank,pull_up,push_up,russian_twist,shoulder_press,squat,tricep_dips
 
-.PHONY: run test setup setup-dev model pose-model compare openset bench bench-extract load load-gate reps clean \
+.PHONY: run test setup setup-dev model pose-model compare openset bench bench-extract load load-gate reps form form-model clean \
 	turn check-turn cert run-https bench-live
 
 run: $(VENV)/.installed
@@ -119,3 +119,20 @@ run-https: $(VENV)/.installed
 	@test -f $(TLS)/cert.pem || { echo "No certificate: run make cert first"; exit 2; }
 	$(BIN)/streamlit run streamlit_app.py --server.address 0.0.0.0 \
 		--server.sslCertFile $(TLS)/cert.pem --server.sslKeyFile $(TLS)/key.pem
+
+# The form feedback figures of BENCHMARKS.md ("Form feedback"): AUROC good vs bad form on
+# ../shared/data/form, the plain baseline, the top cue's body part, the cue rate on the real clips
+# of CLIPS, and the form model's cost per Live frame (about 3 minutes on two cores, poses cached).
+# FORM_EXTRACTED: a folder `wpa extract` wrote from CLIPS, whose poses are then read, not extracted.
+FORM_DATA ?= ../shared/data/form
+form: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.form --data $(FORM_DATA) --videos $(CLIPS) $(if $(FORM_EXTRACTED),--poses $(FORM_EXTRACTED))
+
+# models/default/form.json: one reference of good form per class of the shipped model, learnt from
+# the repetitions of its training clips. Rerun whenever models/default changes (`make model`):
+# form.json records the weights it belongs to and is ignored beside other weights. It keeps medians
+# and spreads only (the shared clips' rights are not ours). FORM_POSES: the clips, or a folder
+# `wpa extract` wrote from them.
+FORM_POSES ?= $(CLIPS)
+form-model: $(VENV)/.installed
+	$(BIN)/python -m wpa form model models/default --data $(FORM_POSES) --aggregates-only

@@ -11,11 +11,14 @@ servers, with this session's short-lived TURN credentials; the relay is checked 
 and a stream that does not connect says why instead of spinning (`pages/live_connection.py`).
 """
 
+import html
+
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from wpa.charts import live_timeline_figure
 from wpa.errors import WpaError
+from wpa.form.feedback import cached_form_references
 from wpa.inference import NO_PERSON, UNKNOWN, readable
 from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats
 from wpa.serving import turn
@@ -62,6 +65,9 @@ def current_reading(session: LiveSession, latest: LiveReading, stats: LiveStats,
         else:
             st.metric("Reps", current.reps, f"{readable(current.exercise)} · {current.duration_s:.0f} s",
                       delta_color="off", delta_arrow="off")
+    if latest.cue:  # large: read from two metres away
+        st.markdown(f"<div data-testid='form-cue' style='font-size:2.2rem;font-weight:700;line-height:1.2'>"
+                    f"{html.escape(latest.cue)}</div>", unsafe_allow_html=True)
     for label, probability in latest.top:
         st.progress(min(max(probability, 0.0), 1.0), text=f"{readable(label)} · {probability:.0%}")
     history = session.history()
@@ -140,7 +146,7 @@ except WpaError as error:
 session = st.session_state.get("live_session")
 if session is None:
     session = st.session_state.live_session = LiveSession(model, settings)
-session.update(model, settings)
+session.update(model, settings, cached_form_references(entry.path))
 
 with video:
     credentials = turn_credentials(serving)

@@ -246,7 +246,7 @@ def save_form(job: TrainingJob) -> None:
         make_active = st.checkbox("Make it the active model for Upload and Live", value=True)
         if st.form_submit_button("Save model", type="primary"):
             try:
-                save_user_model(job.result.model, name, replace=replace)
+                save_user_model(job.result.model, name, replace=replace, form_references=job.form_references)
             except WpaError as error:
                 st.error(str(error))
             else:

@@ -18,6 +18,7 @@ from wpa.analysis import VideoAnalysis, read_analysis
 from wpa.analysis_queue import FAILED, QUEUE
 from wpa.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
+from wpa.form.feedback import form_references, save_good_form
 from wpa.inference import InferenceConfig, readable
 from wpa.store import ModelEntry
 from wpa.video import VIDEO_EXTENSIONS
@@ -47,7 +48,8 @@ def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnaly
         if status.state == FAILED:
             raise WpaError(status.error)
         analysis = read_analysis(ticket.files, ticket.info, model, inference, model_name=entry.name,
-                                 video_name=upload.name, reused=not status.computed)
+                                 video_name=upload.name, reused=not status.computed,
+                                 references=form_references(entry.path))
         # Kept while this session shows it: the bounded cache never evicts a video being watched.
         st.session_state.video_lease = ticket.lease_video()
         return analysis
@@ -102,9 +104,10 @@ def show(analysis: VideoAnalysis, min_confidence: float) -> None:
         c3, _ = st.columns(2)
         c3.metric("Frames with a person", f"{prediction.frames_with_pose} / {len(prediction.timestamps_s)}")
     st.subheader("Timeline")
-    st.plotly_chart(timeline_figure(prediction, min_confidence), key="timeline", on_select=jump_from_timeline,
-                    selection_mode="points")
+    st.plotly_chart(timeline_figure(prediction, min_confidence, analysis.form), key="timeline",
+                    on_select=jump_from_timeline, selection_mode="points")
     st.caption(analysis.repetitions_text())
+    show_form(analysis)
     st.subheader("Every exercise's probability")
     st.plotly_chart(probabilities_figure(prediction), key="probabilities")
     stem = Path(analysis.video_name).stem
@@ -118,6 +121,32 @@ def show(analysis: VideoAnalysis, min_confidence: float) -> None:
                        on_click="ignore")
     d3.download_button("Annotated video (MP4)", analysis.annotated_video.read_bytes, f"{stem}-annotated.mp4",
                        "video/mp4", on_click="ignore")
+
+
+def show_form(analysis: VideoAnalysis) -> None:
+    """Each repetition's form against the exercise's good repetitions, and "my good form"."""
+    st.subheader("Form")
+    if any(analysis.form):
+        sources = sorted({analysis.references[s.label].source for s, f in zip(analysis.prediction.segments,
+                                                                               analysis.form) if f})
+        st.caption(f"Each repetition against good repetitions ({' and '.join(sources)}): 0 is typical of them, "
+                   "higher is further off; the worst are marked, the top cue says where and how.")
+        st.dataframe(analysis.repetitions_table(), hide_index=True, key="form_table",
+                     column_config={"rep": st.column_config.NumberColumn(width=40),
+                                    "form": st.column_config.NumberColumn(format="%.1f", width=60),
+                                    "top cue": st.column_config.TextColumn(width="large"),
+                                    "worst": st.column_config.CheckboxColumn(width=50)})
+        st.markdown(analysis.form_text())
+    else:
+        st.caption("No form feedback for this clip: its exercise has no reference of good repetitions yet.")
+    if st.button("This was my good form", icon=":material/verified:", key="mark_good_form",
+                 help="From now on, this exercise is compared with the repetitions of this clip."):
+        saved = save_good_form(analysis.prediction, analysis.pose)
+        if saved:
+            st.success(f"Kept as your good form of {', '.join(readable(label) for label in saved)}: "
+                       "clips uploaded from now on are compared with it.")
+        else:
+            st.warning("Too few repetitions to learn from: mark a set of at least 3.")
 
 
 def forget_shown() -> None:

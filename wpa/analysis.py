@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from wpa.form.feedback import Reference, form_json, rep_at, segment_forms, worst_repetitions
+from wpa.form.units import ClipForm
 from wpa.inference import (NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, clip_warnings,
                            count_segment_repetitions, predict_clip, readable)
 from wpa.model import ExerciseModel
@@ -39,6 +41,9 @@ class VideoAnalysis:
     annotated_video: Path
     model_name: str
     reused: bool  # nothing had to be computed again
+    # Form feedback per segment (None where its exercise has no reference), and the references.
+    form: tuple[ClipForm | None, ...] = ()
+    references: dict[str, Reference] = field(default_factory=dict)
 
     def frames_table(self) -> pd.DataFrame:
         """One row per frame: time, whether a person was found, the smoothed label and its
@@ -59,6 +64,10 @@ class VideoAnalysis:
         })
         for column, label in enumerate(prediction.labels):
             table[f"p_{label}"] = np.round(raw[:, column], 4)
+        if any(self.form):
+            reps = [rep_at(self.form, t) for t in prediction.timestamps_s]
+            table["form_score"] = [round(rep.score, 3) if rep and np.isfinite(rep.score) else np.nan for rep in reps]
+            table["form_cue"] = [rep.cues[0].text if rep and rep.cues else "" for rep in reps]
         return table
 
     def _frame_repetitions(self) -> np.ndarray:
@@ -84,7 +93,36 @@ class VideoAnalysis:
             columns=["exercise", "start (s)", "end (s)", "duration (s)", "reps", "confidence"])
         # Whole numbers even beside a blank (pandas would otherwise show 3 as 3.0).
         table["reps"] = table["reps"].astype("Int64")
+        if any(self.form):
+            table["form"] = [round(form.score, 1) if form and np.isfinite(form.score) else None for form in self.form]
+            table["top cue"] = [form.cues[0].text if form and form.cues else "" for form in self.form]
         return table
+
+    def repetitions_table(self) -> pd.DataFrame:
+        """One row per judged repetition (or hold window): exercise, number, start, end, form score
+        (0 typical of good form, higher further from it), its top cue, and whether it is among the
+        clip's worst."""
+        worst = worst_repetitions(self.form)
+        rows = [{"exercise": readable(segment.label), "rep": number + 1, "start (s)": round(rep.start_s, 2),
+                 "end (s)": round(rep.end_s, 2), "form": round(rep.score, 1) if np.isfinite(rep.score) else None,
+                 "top cue": rep.cues[0].text if rep.cues else "", "worst": (s, number) in worst}
+                for s, (segment, form) in enumerate(zip(self.prediction.segments, self.form)) if form
+                for number, rep in enumerate(form.reps)]
+        return pd.DataFrame(rows, columns=["exercise", "rep", "start (s)", "end (s)", "form", "top cue", "worst"])
+
+    def form_text(self) -> str:
+        """The clip's form in a sentence or two: its worst repetitions with their top cue."""
+        worst = worst_repetitions(self.form)
+        if not any(self.form):
+            return ""
+        if not worst:
+            return "No repetition departs far from good form."
+        parts = []
+        for s, r in sorted(worst):
+            rep = self.form[s].reps[r]
+            cue = f": {rep.cues[0].text}" if rep.cues else ""
+            parts.append(f"{readable(self.prediction.segments[s].label)} rep {r + 1} (form {rep.score:.1f}){cue}")
+        return f"Furthest from good form: {'; '.join(parts)}."
 
     def verdict(self) -> tuple[str, str]:
         """What the clip shows, for a person: a title ("Squat · 12 reps · 94% confident") and a
@@ -152,6 +190,7 @@ class VideoAnalysis:
             **self.prediction.summary(),
             "people": self.pose.people,
             "warnings": self.warnings(),
+            "form": form_json(self.form, self.prediction, self.references) if any(self.form) else None,
         }
 
     def summary_json(self) -> str:
@@ -162,7 +201,8 @@ def analyze_video(video_path: str | Path, model: ExerciseModel, *, model_name: s
                   video_name: str | None = None, pose_options: PoseOptions | None = None,
                   inference: InferenceConfig = InferenceConfig(),
                   pose_cache_dir: Path = POSE_CACHE_DIR, video_cache_dir: Path = ANNOTATED_CACHE_DIR,
-                  progress: Callable[[AnalysisProgress], None] | None = None) -> VideoAnalysis:
+                  progress: Callable[[AnalysisProgress], None] | None = None,
+                  references: dict[str, Reference] | None = None) -> VideoAnalysis:
     """Poses of every frame, the model's predictions and an annotated H.264 video of `video_path`,
     all computed in this process (the Upload page has them computed by `wpa.analysis_queue`).
 
@@ -174,14 +214,18 @@ def analyze_video(video_path: str | Path, model: ExerciseModel, *, model_name: s
     files = locate_files(video_path, model, inference, pose_options, pose_cache_dir, video_cache_dir)
     computed = make_files(video_path, info, model, inference, files, pose_options, progress)
     return read_analysis(files, info, model, inference, model_name=model_name,
-                         video_name=video_name or video_path.name, reused=not computed)
+                         video_name=video_name or video_path.name, reused=not computed, references=references)
 
 
 def read_analysis(files: ClipFiles, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig, *,
-                  model_name: str, video_name: str, reused: bool) -> VideoAnalysis:
-    """The analysis of a clip whose files `make_files` has made: predictions and repetitions are
-    computed from the cached poses (in well under a second), the video is the cached one."""
+                  model_name: str, video_name: str, reused: bool,
+                  references: dict[str, Reference] | None = None) -> VideoAnalysis:
+    """The analysis of a clip whose files `make_files` has made: predictions, repetitions and form
+    (against `references`, by exercise) are computed from the cached poses (in well under a
+    second), the video is the cached one."""
     pose = files.load_pose()
     prediction = count_segment_repetitions(predict_clip(model, pose, inference), pose)
+    references = references or {}
     return VideoAnalysis(video_name=video_name, info=info, pose=pose, prediction=prediction,
-                         annotated_video=files.annotated_video, model_name=model_name, reused=reused)
+                         annotated_video=files.annotated_video, model_name=model_name, reused=reused,
+                         form=segment_forms(prediction, pose, references), references=references)

@@ -10,16 +10,18 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from wpa.colors import NO_PERSON_COLOR, UNKNOWN_COLOR, color_for, rgb
+from wpa.form.feedback import worst_repetitions
 from wpa.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
 from wpa.live import LiveReading
 from wpa.metrics import Evaluation
 from wpa.train import EpochReport
 
 
-def timeline_figure(prediction: ClipPrediction, min_confidence: float) -> go.Figure:
+def timeline_figure(prediction: ClipPrediction, min_confidence: float, form: tuple = ()) -> go.Figure:
     """What was done when: for each exercise, the smoothed confidence on the frames it was
     recognised, the model's raw per-frame confidence, stretches with nobody as grey bands, the
-    segments named along the top, and a numbered mark at the end of each repetition."""
+    segments named along the top, a numbered mark at the end of each repetition and, with `form`
+    (`wpa.form.feedback.segment_forms`), a dot under it coloured by its form, the worst marked."""
     times = prediction.timestamps_s
     labels = np.array(prediction.frame_labels)
     smoothed = np.nan_to_num(prediction.smoothed, nan=0.0)
@@ -43,6 +45,8 @@ def timeline_figure(prediction: ClipPrediction, min_confidence: float) -> go.Fig
     figure.add_hline(y=min_confidence, line={"dash": "dot", "color": UNKNOWN_COLOR, "width": 1},
                      annotation_text="unsure below", annotation_position="bottom right")
     _add_repetition_marks(figure, prediction)
+    if any(form):
+        _add_form_marks(figure, prediction, form)
     for segment in prediction.segments:
         if segment.label == NO_PERSON:
             figure.add_vrect(x0=segment.start_s, x1=segment.end_s, fillcolor=NO_PERSON_COLOR, opacity=0.5,
@@ -60,6 +64,8 @@ def timeline_figure(prediction: ClipPrediction, min_confidence: float) -> go.Fig
 
 REPETITION_MARK_Y = 1.0  # on the 100 % line, numbered just above it, below the segments' names
 SEGMENT_NAME_Y = 1.13
+FORM_MARK_Y = 0.9  # form dots just under the repetition marks
+FORM_GOOD_COLOR, FORM_CUE_COLOR, FORM_WORST_COLOR = "rgb(46,160,67)", "rgb(230,150,20)", "rgb(210,40,40)"
 
 
 def _add_repetition_marks(figure: go.Figure, prediction: ClipPrediction) -> None:
@@ -79,6 +85,24 @@ def _add_repetition_marks(figure: go.Figure, prediction: ClipPrediction) -> None
         text=numbers, textposition="top center", textfont={"size": 12, "color": "rgb(40,40,40)"},
         marker={"symbol": "line-ns-open", "size": 14, "color": "rgb(40,40,40)", "line": {"width": 2}},
         hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>"))
+
+
+def _add_form_marks(figure: go.Figure, prediction: ClipPrediction, form: tuple) -> None:
+    """Under each judged repetition's end, a dot: green like good form, amber with a cue, red and
+    larger among the clip's worst; the score and cues in the hover."""
+    worst = worst_repetitions(form)
+    ends, colors, sizes, hovers = [], [], [], []
+    for s, (segment, judged) in enumerate(zip(prediction.segments, form)):
+        for number, rep in enumerate(judged.reps if judged else (), start=1):
+            ends.append(rep.end_s)
+            colors.append(FORM_WORST_COLOR if (s, number - 1) in worst else FORM_CUE_COLOR if rep.cues else FORM_GOOD_COLOR)
+            sizes.append(13 if (s, number - 1) in worst else 9)
+            cues = "<br>".join(cue.text for cue in rep.cues) or "no cue"
+            hovers.append(f"{readable(segment.label)} rep {number}: form {rep.score:.1f}"
+                          f"{' (worst)' if (s, number - 1) in worst else ''}<br>{cues}")
+    figure.add_trace(go.Scatter(x=ends, y=[FORM_MARK_Y] * len(ends), mode="markers", name="form (hover)",
+                                marker={"size": sizes, "color": colors, "line": {"width": 1, "color": "white"}},
+                                hovertext=hovers, hovertemplate="%{hovertext}<extra></extra>"))
 
 
 def probabilities_figure(prediction: ClipPrediction) -> go.Figure:

@@ -27,6 +27,7 @@ from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, is_c
 from wpa.errors import WpaError
 from wpa.extraction import ExtractionEngine, engine_for
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
+from wpa.form.cli import add_form_commands, form_record, form_references
 from wpa.inference import (NO_PERSON, InferenceConfig, classify_video, clip_warnings,
                            count_segment_repetitions, predict_clip)
 from wpa.metrics import Evaluation
@@ -141,12 +142,12 @@ def run_crossval(args: argparse.Namespace) -> int:
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
+    model, references = load_model(args.model), form_references(args.model)
     config = InferenceConfig(min_confidence=args.min_confidence)
     failed = 0
     for source in args.videos:
-        records = _classify_table(source, model, config) if _is_table(source) else \
-            [_classify_one_video(source, model, config, args)]
+        records = _classify_table(source, model, config, references) if _is_table(source) else \
+            [_classify_one_video(source, model, config, args, references)]
         for record in records:
             failed += record["error"] is not None
             print(json.dumps(record) if args.json else _prediction_text(record), flush=True)
@@ -158,7 +159,7 @@ def _is_table(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
-def _classify_one_video(video: Path, model, config: InferenceConfig, args: argparse.Namespace) -> dict[str, Any]:
+def _classify_one_video(video: Path, model, config: InferenceConfig, args: argparse.Namespace, references) -> dict:
     started = time.monotonic()
     try:
         info = probe_video(video)
@@ -169,17 +170,17 @@ def _classify_one_video(video: Path, model, config: InferenceConfig, args: argpa
         print(f"error: {error}", file=sys.stderr)
         return _error_record(video, error)
     _progress.close()
-    record = {"video": str(video), **prediction.summary(), "people": pose.people,
-              "warnings": clip_warnings(pose, info.duration_s), "error": None,
+    record = {"video": str(video), **prediction.summary(), "form": form_record(prediction, pose, references),
+              "people": pose.people, "warnings": clip_warnings(pose, info.duration_s), "error": None,
               "seconds": round(time.monotonic() - started, 2)}
     for warning in record["warnings"]:
         print(f"warning: {video}: {warning}", file=sys.stderr)
     return record
 
 
-def _classify_table(table: Path, model, config: InferenceConfig) -> list[dict[str, Any]]:
+def _classify_table(table: Path, model, config: InferenceConfig, references: dict) -> list[dict[str, Any]]:
     """One record per clip of a landmarks table (`wpa.table.read_landmarks_csv`): the poses are
-    already there, so only the model and the repetition counter run."""
+    already there, so only the model, the repetition counter and form feedback run."""
     started = time.monotonic()
     try:
         clips, notes = read_landmarks_csv(table)
@@ -192,8 +193,8 @@ def _classify_table(table: Path, model, config: InferenceConfig) -> list[dict[st
     for clip in clips:
         prediction = count_segment_repetitions(predict_clip(model, clip.pose, config), clip.pose)
         record = {"video": str(table), "clip": clip.clip_id, **prediction.summary(), "people": clip.pose.people,
-                  "warnings": clip_warnings(clip.pose), "error": None,
-                  "seconds": round(time.monotonic() - started, 2)}
+                  "form": form_record(prediction, clip.pose, references), "warnings": clip_warnings(clip.pose),
+                  "error": None, "seconds": round(time.monotonic() - started, 2)}
         for warning in record["warnings"]:
             print(f"warning: {table} [{clip.clip_id}]: {warning}", file=sys.stderr)
         records.append(record)
@@ -203,7 +204,7 @@ def _classify_table(table: Path, model, config: InferenceConfig) -> list[dict[st
 
 def _error_record(path: Path, error: Exception) -> dict[str, Any]:
     return {"video": str(path), "label": None, "confidence": None, "frames": 0, "frames_with_pose": 0,
-            "reps": None, "segments": [], "warnings": [], "error": str(error)}
+            "reps": None, "segments": [], "form": None, "warnings": [], "error": str(error)}
 
 
 def _engine(args: argparse.Namespace) -> ExtractionEngine:
@@ -443,6 +444,7 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
                                "clips of people and places it did not train on)")
     pose_options(classify)
     classify.set_defaults(run=run_classify)
+    add_form_commands(commands)
     for command in commands.choices.values():  # --quiet also after the command: `wpa train ... -q`
         command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=quiet_help)
     return parser

@@ -24,6 +24,8 @@ from wpa import disk
 from wpa.dataset import Clip, ExtractionProgress, extract_dataset, scan_dataset
 from wpa.errors import Cancelled, DatasetError, WpaError
 from wpa.extraction import ExtractionEngine, engine_for
+from wpa.form.profile import FormProfile
+from wpa.form.references import fit_references
 from wpa.metrics import Evaluation
 from wpa.model import ExerciseModel
 from wpa.paths import POSE_CACHE_DIR, RAY_ADDRESS
@@ -86,6 +88,7 @@ class TrainingJob:
         self.result: TrainingResult | None = None
         self.comparison: Comparison | None = None
         self.clips: list[Clip] = []
+        self.form_references: dict[str, FormProfile] = {}  # one reference of good form per class, saved with the model
         self._active_model, self._active_name = active_model, active_name
         self._cache_dir = cache_dir
         # Never in the server's own process, and below its priority: live streams come first.
@@ -145,6 +148,8 @@ class TrainingJob:
             if self.result.stop_reason == "cancelled":
                 raise Cancelled("Training was cancelled.")
             self.comparison = self._compare()
+            self._set(message="Learning good form from the training clips…")
+            self.form_references = fit_references(self.clips, self.result.model.labels)
             self._set("finished", f"Finished: {self.result.stop_reason} after {len(self.result.history)} epochs.")
         except Cancelled as stopped:
             self._set("cancelled", str(stopped))

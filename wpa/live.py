@@ -30,6 +30,7 @@ import numpy as np
 from wpa.annotate import draw_caption, draw_skeleton
 from wpa.colors import color_for, rgb
 from wpa.features import FEATURE_SETS
+from wpa.form.live import LiveForm, draw_cue
 from wpa.inference import NO_PERSON, UNKNOWN, readable, unknown_threshold
 from wpa.model import ExerciseModel
 from wpa.pose import NUM_LANDMARKS, PoseEstimator, PoseOptions, PoseSequence
@@ -64,6 +65,7 @@ class LiveReading:
     top: tuple[tuple[str, float], ...]  # the three most likely exercises, smoothed
     milliseconds: float  # time this frame took to process
     reps: int = 0  # repetitions of the current set (0 when no set is running)
+    cue: str = ""  # the form cue of the set's last repetition, for a few seconds after it ("" none)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class LiveSession:
         self._lock = threading.Lock()
         self._clock = clock  # seconds, increasing (tests pass a clock that runs at the camera's pace)
         self._sets = SetTracker()
+        self._form = LiveForm({})
         self._model, self._settings = model, settings
         self._pose_options = pose_options or PoseOptions()
         self._estimator: PoseEstimator | None = None
@@ -128,9 +131,12 @@ class LiveSession:
                          self._readings[-1].label if self._readings else "-")
                 self._reset_stream_state()  # the page shows no stale reading; the sets log stays
 
-    def update(self, model: ExerciseModel, settings: LiveSettings) -> None:
-        """Apply the page's current choices. Another model starts from a clean slate."""
+    def update(self, model: ExerciseModel, settings: LiveSettings, form_references: dict | None = None) -> None:
+        """Apply the page's current choices (and the model's references of good form, by label).
+        Another model starts from a clean slate."""
         with self._lock:
+            if form_references is not None:
+                self._form.references = form_references
             if model is not self._model:
                 self._model = model
                 self._window_s = FEATURE_SETS[model.feature_set].window_s
@@ -175,6 +181,8 @@ class LiveSession:
         if counting:  # ASCII only: OpenCV's fonts have no "·"
             caption += f"  |  {reps_text(reading.reps)}"
         draw_caption(image, caption, rgb(color_for(reading.label, labels)))
+        if reading.cue:
+            draw_cue(image, reading.cue)
         milliseconds = (time.perf_counter() - started) * 1000
         with self._lock:
             self._readings.append(replace(reading, milliseconds=milliseconds))
@@ -189,9 +197,12 @@ class LiveSession:
         """Under the lock: classify the frame, then count it in the current set."""
         reading = self._predict(found, now)
         width, height = self._frame_size
-        reps = self._sets.update(reading.label, None if found is None else found[0], now,
-                                 aspect_ratio=width / height, wall_s=self._wall_started + now)
-        return replace(reading, reps=reps)
+        landmarks = None if found is None else found[0]
+        reps = self._sets.update(reading.label, landmarks, now, aspect_ratio=width / height,
+                                 wall_s=self._wall_started + now)
+        cue = self._form.update(self._sets.exercise, landmarks, now, self._sets.repetitions, width / height,
+                                None if found is None else found[1])
+        return replace(reading, reps=reps, cue=cue)
 
     def _predict(self, found: tuple[np.ndarray, np.ndarray] | None, now: float) -> LiveReading:
         """Under the lock: add the frame's pose to the window, predict, smooth."""

@@ -68,6 +68,11 @@ class SetTracker:
         return self._counter.count if self._counter is not None else 0
 
     @property
+    def repetitions(self) -> tuple:
+        """The current set's repetitions so far (`wpa.reps.Repetition`s; none when no set is running)."""
+        return self._counter.repetitions if self._counter is not None else ()
+
+    @property
     def exercise(self) -> str | None:
         """The current set's exercise, None when no set is running."""
         return self._exercise

@@ -20,6 +20,7 @@ from typing import Any
 
 from wpa.errors import ModelError
 from wpa.files import write_text_atomic
+from wpa.form.references import save_references
 from wpa.model import DEFAULT_UNKNOWN_THRESHOLD, METADATA_FILE, ExerciseModel, check_model_files, save_model
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR, USER_MODELS_DIR
 
@@ -89,16 +90,21 @@ def check_model_name(name: str) -> str:
     return name
 
 
-def save_user_model(model: ExerciseModel, name: str, replace: bool = False, user_dir: Path = USER_MODELS_DIR) -> Path:
-    """Save `model` as `name` in the store. An existing model of that name is replaced only when
-    `replace` is True; otherwise ModelError says so."""
+def save_user_model(model: ExerciseModel, name: str, replace: bool = False, user_dir: Path = USER_MODELS_DIR,
+                    form_references: dict | None = None) -> Path:
+    """Save `model` as `name` in the store, with its references of good form (`wpa.form.references`)
+    when given. An existing model of that name is replaced only when `replace` is True; otherwise
+    ModelError says so."""
     name = check_model_name(name)
     with _locked(user_dir):
         _remove_leftovers(user_dir)
         target = user_dir / name
         if target.exists() and not replace:
             raise ModelError(f"A model named '{name}' already exists. Choose another name, or choose to replace it.")
-        return save_model(model, target)
+        path = save_model(model, target)
+        if form_references:
+            save_references(form_references, path)
+        return path
 
 
 def delete_user_model(name: str, user_dir: Path = USER_MODELS_DIR, active_file: Path = ACTIVE_FILE) -> None:

@@ -58,8 +58,13 @@ def write_landmarks_table(clips: list[Clip], path: str | Path) -> Path:
     return path
 
 
-def read_landmarks_csv(path: str | Path) -> tuple[list[Clip], list[str]]:
+def read_landmarks_csv(path: str | Path, missing_joints: bool = False) -> tuple[list[Clip], list[str]]:
     """Clips from a landmarks CSV in either layout, and notes on what had to be assumed.
+
+    With `missing_joints`, a table of wpa's layout may hold only some of the 33 landmarks (other
+    pose estimators, subsets of MediaPipe's), and some landmarks of a frame may be empty: the
+    absent ones are read as NaN. Visibility may be called `_v`; without it, a landmark is visible.
+    Off by default: the exercise classifier needs every landmark.
 
     Raises DatasetError naming the problem: missing columns, values that are not numbers, empty
     labels, too many classes.
@@ -80,7 +85,8 @@ def read_landmarks_csv(path: str | Path) -> tuple[list[Clip], list[str]]:
     if all(column in table.columns for column in TABLE_COLUMNS):
         landmarks = _numbers(table, list(TABLE_COLUMNS), path).reshape(len(table), NUM_LANDMARKS, 4)
         partial = np.isnan(landmarks).any(axis=(1, 2)) & ~np.isnan(landmarks).all(axis=(1, 2))
-        _refuse_rows(partial, path, "have some landmark values empty but not all")
+        if not missing_joints:
+            _refuse_rows(partial, path, "have some landmark values empty but not all")
         if all(column in table.columns for column in WORLD_COLUMNS):
             world = _numbers(table, list(WORLD_COLUMNS), path).reshape(len(table), NUM_LANDMARKS, 3).copy()
             world[np.isnan(world).any(axis=(1, 2))] = np.nan  # a frame's world skeleton is whole or absent
@@ -90,6 +96,8 @@ def read_landmarks_csv(path: str | Path) -> tuple[list[Clip], list[str]]:
         _refuse_rows(np.isnan(xyz).any(axis=(1, 2)), path, "have empty or NaN coordinates")
         landmarks = np.concatenate([xyz, np.ones((len(table), NUM_LANDMARKS, 1))], axis=2)
         notes.append("original layout: values read in file order as x, y, z per landmark; visibility set to 1")
+    elif missing_joints and any(f"{name}_x" in table.columns for name in LANDMARK_NAMES):
+        landmarks = _some_landmarks(table, path, notes)
     else:
         missing = [c for c in ORIGINAL_COLUMNS if c not in table.columns]
         raise DatasetError(f"{path.name} lacks coordinate columns ({', '.join(missing[:6])}"
@@ -105,6 +113,24 @@ def read_landmarks_csv(path: str | Path) -> tuple[list[Clip], list[str]]:
         raise DatasetError(f"{path.name} has {classes} different labels; wpa trains at most {MAX_CLASSES} "
                            "classes. Is the label column the right one?")
     return _clips(table, landmarks.astype(np.float32), world.astype(np.float32), labels, notes, path), notes
+
+
+def _some_landmarks(table: pd.DataFrame, path: Path, notes: list[str]) -> np.ndarray:
+    """(T, 33, 4) landmarks of a table holding only some of them, NaN for the others."""
+    landmarks = np.full((len(table), NUM_LANDMARKS, 4), np.nan)
+    absent = []
+    for index, name in enumerate(LANDMARK_NAMES):
+        if f"{name}_x" not in table.columns or f"{name}_y" not in table.columns:
+            absent.append(name)
+            continue
+        landmarks[:, index, :2] = _numbers(table, [f"{name}_x", f"{name}_y"], path)
+        landmarks[:, index, 2] = _numbers(table, [f"{name}_z"], path)[:, 0] if f"{name}_z" in table.columns else 0.0
+        visibility = next((f"{name}_{axis}" for axis in ("visibility", "v") if f"{name}_{axis}" in table.columns), None)
+        landmarks[:, index, 3] = _numbers(table, [visibility], path)[:, 0] if visibility else 1.0
+    landmarks[np.isnan(landmarks[:, :, :2]).any(axis=2)] = np.nan  # a landmark is whole or absent
+    notes.append(f"{len(absent)} of {NUM_LANDMARKS} landmarks absent from the table, read as empty"
+                 + (f" ({', '.join(absent[:4])}{' …' if len(absent) > 4 else ''})" if absent else ""))
+    return landmarks
 
 
 def _clips(table: pd.DataFrame, landmarks: np.ndarray, world: np.ndarray, labels: np.ndarray, notes: list[str],

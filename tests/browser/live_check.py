@@ -70,6 +70,8 @@ def main(y4m: str, home: str, out: str) -> None:
             report["frames"] = int(re.search(r"(\d+) frames classified", stats).group(1))
             report["frames_per_second"] = float(re.search(r"([\d.]+) frames/s", stats).group(1))
             report["label_shown"] = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+            cue = page.locator('[data-testid="form-cue"]')  # shown for a few seconds after each repetition
+            report["form_cue"] = cue.first.inner_text() if cue.count() else None
             page.screenshot(path=str(home_path / "live.png"))
             component = page.frame_locator('iframe[title*="webrtc_streamer"]')
             component.get_by_role("button", name="STOP").click()

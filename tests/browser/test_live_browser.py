@@ -53,4 +53,5 @@ def test_live_stream_is_classified(playwright_api, videos, tmp_path, screenshots
     assert not report["traceback_in_log"]
     # The count rises while the camera plays squats (one about every 2 s).
     assert 0 < report["reps_first"] < report["reps_second"], report
+    assert report["form_cue"], report  # each squat's form, judged as it is counted ("good rep" or a cue)
     assert report["sets_table_shown"] and report["sets_csv_enabled"]
