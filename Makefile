@@ -6,9 +6,11 @@ DATA ?= ../shared/data/videos
 MORE ?= ../shared/data/more
 # The clip list (path, label, group) of the shared data, and the exercises the shipped model knows.
 CLIPS ?= ../shared/data/clips.csv
+# Countix-Fitness's poses (image landmarks stretched to the skeleton's box; models/README.md).
+COUNTIX ?= ../shared/data/reps/countix-fitness
 CLASSES ?= bench_press,biceps_curl,chest_fly_machine,deadlift,jumping_jack,lateral_raise,leg_raises,lunge,plank,pull_up,push_up,russian_twist,shoulder_press,squat,tricep_dips
 
-.PHONY: run test setup setup-dev model pose-model compare openset bench bench-extract load load-gate reps clean
+.PHONY: run test setup setup-dev model pose-model compare openset recognition bench bench-extract load load-gate reps clean
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py
@@ -55,6 +57,11 @@ compare: $(VENV)/.installed
 # exercises of ../shared/data/more the shipped model does not know (about 40 minutes on two cores).
 openset: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python scripts/openset.py $(CLIPS) --classes $(CLASSES) --unknown $(MORE)
+
+# The recognition table of models/README.md: our clips, Countix-Fitness's and the exercises not
+# shipped, dealt into grouped folds together; each training setup, three seeds.
+recognition: $(VENV)/.installed
+	PYTHONPATH=. $(BIN)/python scripts/recognition.py $(CLIPS) --classes $(CLASSES) --countix $(COUNTIX)
 
 # The speed figures of BENCHMARKS.md (about 8 minutes on two cores).
 bench: $(VENV)/.installed
