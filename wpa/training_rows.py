@@ -45,9 +45,7 @@ def training_rows(clips: Sequence[Clip], labels: tuple[str, ...],
             poses += [mirror_pose(pose) for pose in poses]
         target = index.get(clip.label, OTHER)
         for pose in poses:
-            features = rows_with_a_person(pose, config.feature_set)
-            if config.max_rows_per_clip is not None and len(features) > config.max_rows_per_clip:
-                features = features[np.linspace(0, len(features) - 1, config.max_rows_per_clip).round().astype(int)]
+            features = at_most(rows_with_a_person(pose, config.feature_set), config.max_rows_per_clip)
             rows.append(features)
             targets.append(np.full(len(features), target, np.int64))
             owners += [(clip.label, clip.split_group)] * len(features)
@@ -73,18 +71,26 @@ def balancing_weights(owners: list[tuple[str, str]], balance: str) -> np.ndarray
 
 def validation_views(clips: Sequence[Clip], labels: tuple[str, ...], config: TrainConfig,
                      scaler: Scaler) -> tuple[list[torch.Tensor], torch.Tensor] | None:
-    """The scaled rows of the validation clips as recorded (and mirrored, when the config mirrors),
-    with their class indices; None without validation clips."""
+    """The scaled rows of the validation clips as recorded (and mirrored, when the config mirrors;
+    at most `config.max_rows_per_clip` of each), with their class indices; None without validation clips."""
     if not clips:
         return None
     index = {label: i for i, label in enumerate(labels)}
-    recorded = [rows_with_a_person(clip.pose, config.feature_set) for clip in clips]
+    recorded = [at_most(rows_with_a_person(clip.pose, config.feature_set), config.max_rows_per_clip) for clip in clips]
     targets = np.concatenate([np.full(len(rows), index[clip.label], np.int64) for clip, rows in zip(clips, recorded)])
     views = [torch.from_numpy(scaler.transform(np.concatenate(recorded)))]
     if config.mirror:
-        mirrored = [rows_with_a_person(mirror_pose(clip.pose), config.feature_set) for clip in clips]
+        mirrored = [at_most(rows_with_a_person(mirror_pose(clip.pose), config.feature_set), config.max_rows_per_clip)
+                    for clip in clips]
         views.append(torch.from_numpy(scaler.transform(np.concatenate(mirrored))))
     return views, torch.from_numpy(targets)
+
+
+def at_most(rows: np.ndarray, count: int | None) -> np.ndarray:
+    """`count` evenly spaced rows of `rows` (all of them when there are no more, or `count` is None)."""
+    if count is None or len(rows) <= count:
+        return rows
+    return rows[np.linspace(0, len(rows) - 1, count).round().astype(int)]
 
 
 def rows_with_a_person(pose: PoseSequence, feature_set: str) -> np.ndarray:
