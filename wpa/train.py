@@ -207,14 +207,14 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
     Raises DatasetError for data that cannot train a classifier.
     """
     labels = check_clips(clips, config.other_labels)
-    usable = [clip for clip in clips if clip.pose.present.any()]
-    # Examples of other exercises are dealt with the rest (an exercise from one group only stays in
-    # training); those that fall in validation are left out, as validation judges known exercises.
-    train_index, val_index = split_by_group([clip.label for clip in usable], [clip.split_group for clip in usable],
+    others = [clip for clip in clips if clip.pose.present.any() and clip.label in config.other_labels]
+    clips = [clip for clip in clips if clip.pose.present.any() and clip.label not in config.other_labels]
+    train_index, val_index = split_by_group([clip.label for clip in clips], [clip.split_group for clip in clips],
                                             config.val_fraction, config.seed)
-    train_clips = [usable[i] for i in train_index]
-    val_clips = [usable[i] for i in val_index if usable[i].label not in config.other_labels]
-    clips = [clip for clip in usable if clip.label not in config.other_labels]
+    train_clips, val_clips = [clips[i] for i in train_index], [clips[i] for i in val_index]
+    # Examples of other exercises train only from groups that validation does not hold.
+    val_groups = {clip.split_group for clip in val_clips}
+    train_clips += [clip for clip in others if clip.split_group not in val_groups]
 
     torch.manual_seed(config.seed)
     train_features, train_targets, train_weights = training_rows(train_clips, labels, config)
