@@ -212,8 +212,9 @@ def _engine(args: argparse.Namespace) -> ExtractionEngine:
 
 
 def _load(args: argparse.Namespace):
+    others = list(getattr(args, "other_labels", None) or ())
     data = load_clips(args.source, args.cache, _pose_options(args), progress=_extraction_printer(), engine=_engine(args),
-                      labels=args.classes.split(",") if args.classes else None)
+                      labels=args.classes.split(",") + others if args.classes else None)
     if args.groups is not None:
         data.clips = with_groups(data.clips, args.groups)
     for note in data.notes:
@@ -339,9 +340,7 @@ def _prediction_text(record: dict[str, Any]) -> str:
 
 def _reps_text(label: str, reps: int) -> str:
     """" · 12 reps" after a label; nothing after NO_PERSON, where nothing is counted."""
-    if label == NO_PERSON:
-        return ""
-    return f" · {reps_text(reps)}"
+    return "" if label == NO_PERSON else f" · {reps_text(reps)}"
 
 
 def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
@@ -383,9 +382,10 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
                                 ("dropout", "dropout"), ("patience", "early-stopping patience (epochs)"),
                                 ("val_fraction", "share of each class's clips held out for validation"),
                                 ("label_smoothing", "label smoothing of the cross-entropy"),
+                                ("outlier_weight", "loss weight of the frames of --others"), ("max_rows_per_clip", "most frames of a clip trained on"),
                                 ("seed", "random seed")):
             default = getattr(defaults, name)
-            command.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default),
+            command.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int if default is None else type(default),
                                  help=f"{help_text} (default: {default})")
         command.add_argument("--no-mirror", action="store_true", help="do not train on mirrored clips or average mirrored views")
         command.add_argument("--augment", dest="augment_copies", type=int, default=defaults.augment_copies,
@@ -393,6 +393,8 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
                                                     "bodies would give it, 0 for none (default: %(default)s)")
         command.add_argument("--balance", choices=BALANCING, default=defaults.balance,
                              help="weigh classes, or groups within classes, alike in the loss (default: %(default)s)")
+        command.add_argument("--others", dest="other_labels", type=lambda text: tuple(text.split(",")), metavar="A,B,...",
+                             help="classes of exercises not to name, trained toward equal probabilities (outlier exposure)")
 
     extract = commands.add_parser("extract", help="extract poses of a dataset into a cache folder")
     extract.add_argument("data", type=Path, help="folder with one sub-folder of clips per exercise, or a clip list "

@@ -20,12 +20,16 @@ body-travel  `body-motion`, plus how the body moves in the frame: where the hips
 world-travel (default) `body-travel` with the frame's body taken from MediaPipe's 3-D world
              skeleton, turned so that the hips face the same way whatever the camera: a squat
              filmed from the side gives what one filmed from the front does (351 values).
+box-travel   `body-travel` of the pose first stretched to the skeleton's box in every frame (x, y
+             and z each to 0..1, `box_stretched`): the same for data published only in that form
+             (Countix-Fitness) as for our own clips, at the cost of the body's true proportions
+             and its travel in the frame (351 values).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -140,6 +144,23 @@ def travel_features(pose: PoseSequence) -> np.ndarray:
     return np.concatenate([(anchors - mean) / torso, std / torso], axis=1)
 
 
+def box_stretched(pose: PoseSequence) -> PoseSequence:
+    """The image landmarks as a release that stretches each frame's skeleton to its box gives
+    them: x, y and z each mapped to 0..1 over the 33 landmarks of the frame, no world landmarks,
+    a square frame. Stretching twice gives what stretching once does."""
+    points = pose.landmarks[..., :3].astype(np.float64)
+    low, high = points.min(axis=1, keepdims=True), points.max(axis=1, keepdims=True)
+    landmarks = pose.landmarks.copy()
+    landmarks[..., :3] = (points - low) / np.maximum(high - low, 1e-9)
+    return replace(pose, landmarks=landmarks, world_landmarks=np.full_like(pose.world_landmarks, np.nan),
+                   frame_size=(1, 1))
+
+
+def box_travel_features(pose: PoseSequence) -> np.ndarray:
+    """`body_travel_features` of `box_stretched(pose)`: features that survive the box stretch."""
+    return body_travel_features(box_stretched(pose))
+
+
 def world_coordinates(pose: PoseSequence) -> np.ndarray:
     """MediaPipe's metric world landmarks (T, 33, 3), turned about the vertical axis so that the
     hips lie along x (the same for any camera round the person) and scaled to torso length 1.
@@ -228,5 +249,8 @@ FEATURE_SETS: dict[str, FeatureSet] = {
                                "the 3-D skeleton as seen from in front of the hips (the same from any camera), its "
                                f"joint angles, their mean and spread over the last {WINDOW_S:g} s, and how the body "
                                "travels in the frame"),
+    "box-travel": FeatureSet("box-travel", 1, 3 * BODY_DIM + 4 * len(ANCHORS), WINDOW_S, box_travel_features,
+                             "body-travel of the skeleton stretched to its box in every frame (x, y, z each to "
+                             "0..1): the same for data published only in that form as for video"),
 }
 DEFAULT_FEATURE_SET = "world-travel"

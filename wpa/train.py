@@ -24,13 +24,13 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold
 from torch import nn
 
-from wpa.augment import AugmentConfig, augmented_copies
+from wpa.augment import AugmentConfig
 from wpa.dataset import Clip, class_problems
 from wpa.errors import DatasetError
-from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS, compute_features
+from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from wpa.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
 from wpa.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
-from wpa.pose import PoseSequence, mirror_pose
+from wpa.training_rows import OTHER, training_rows, validation_views
 
 BALANCING = ("none", "class", "group")
 
@@ -61,6 +61,16 @@ class TrainConfig:
     # Weigh the loss so that each class ("class"), or each group within its class and each class
     # ("group"), counts alike however many frames it has; "none" weighs every frame alike.
     balance: str = "none"
+    # Clips of these labels show exercises the model must not name: their frames are trained toward
+    # equal probabilities for every class (outlier exposure), weighted by `outlier_weight`.
+    other_labels: tuple[str, ...] = ()
+    outlier_weight: float = 0.5
+    # Also train on each clip stretched to the skeleton's box in every frame, without world
+    # landmarks: as Countix-Fitness publishes its poses (wpa.features.box_stretched).
+    box_copy: bool = False
+    # Train on at most this many frames of each clip (and of each copy), evenly spaced (None: all).
+    # Neighbouring frames are nearly alike, and long clips would otherwise outweigh short ones.
+    max_rows_per_clip: int | None = None
 
     def __post_init__(self) -> None:
         if self.feature_set not in FEATURE_SETS:
@@ -71,6 +81,10 @@ class TrainConfig:
             raise ValueError(f"balance must be one of {', '.join(BALANCING)}, not '{self.balance}'")
         if not 0 < self.known_called_unknown < 1:
             raise ValueError("known_called_unknown must be above 0 and below 1")
+        if self.max_rows_per_clip is not None and self.max_rows_per_clip < 1:
+            raise ValueError("max_rows_per_clip must be at least 1 (or None for every frame)")
+        if not self.outlier_weight >= 0:
+            raise ValueError("outlier_weight must be 0 or more")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError("label_smoothing must be at least 0 and below 1")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.lr_step_size < 1:
@@ -86,8 +100,9 @@ class TrainConfig:
         """The config a model's `train_config` records (fields it lacks take their defaults)."""
         known = {f.name for f in fields(cls)}
         values = {name: value for name, value in values.items() if name in known}
-        if "hidden_dims" in values:
-            values["hidden_dims"] = tuple(values["hidden_dims"])
+        for name in ("hidden_dims", "other_labels"):
+            if name in values:
+                values[name] = tuple(values[name])
         if values.get("augment") is not None:
             values["augment"] = AugmentConfig(**values["augment"])
         return cls(**values)
@@ -120,12 +135,13 @@ class TrainingResult:
     val_clips: list[str] = field(default_factory=list)
 
 
-def check_clips(clips: Sequence[Clip]) -> tuple[str, ...]:
-    """The sorted class labels of `clips`; raise DatasetError if they cannot train a classifier."""
-    usable = [clip for clip in clips if clip.pose.present.any()]
+def check_clips(clips: Sequence[Clip], other_labels: Sequence[str] = ()) -> tuple[str, ...]:
+    """The sorted class labels of `clips` (but `other_labels`, the exercises not to name); raise
+    DatasetError if they cannot train a classifier."""
+    usable = [clip for clip in clips if clip.pose.present.any() and clip.label not in other_labels]
     if not usable:
-        raise DatasetError("No clip has a person in it: nothing to train on. Check that the videos show "
-                           "the whole body.")
+        raise DatasetError("No clip has a person in it: nothing to train on (clips of exercises not to name do not "
+                           "count). Check that the videos show the whole body.")
     labels = tuple(sorted({clip.label for clip in usable}))
     problems = class_problems(labels)
     if problems:
@@ -190,25 +206,32 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
 
     Raises DatasetError for data that cannot train a classifier.
     """
-    labels = check_clips(clips)
-    clips = [clip for clip in clips if clip.pose.present.any()]
+    labels = check_clips(clips, config.other_labels)
+    others = [clip for clip in clips if clip.pose.present.any() and clip.label in config.other_labels]
+    clips = [clip for clip in clips if clip.pose.present.any() and clip.label not in config.other_labels]
     train_index, val_index = split_by_group([clip.label for clip in clips], [clip.split_group for clip in clips],
                                             config.val_fraction, config.seed)
     train_clips, val_clips = [clips[i] for i in train_index], [clips[i] for i in val_index]
+    # Examples of other exercises train only from groups that validation does not hold.
+    val_groups = {clip.split_group for clip in val_clips}
+    train_clips += [clip for clip in others if clip.split_group not in val_groups]
 
     torch.manual_seed(config.seed)
-    train_features, train_targets, train_weights = _training_rows(train_clips, labels, config)
+    train_features, train_targets, train_weights = training_rows(train_clips, labels, config)
     scaler = Scaler.fit(train_features)
     model_config = ModelConfig(input_dim=train_features.shape[1], num_classes=len(labels),
                                hidden_dims=tuple(config.hidden_dims), dropout=config.dropout)
     network = ExerciseMLP(model_config)
-    val_views = _validation_views(val_clips, labels, config, scaler)
+    val_views = validation_views(val_clips, labels, config, scaler)
     history, stop_reason = _fit(network, scaler.transform(train_features), train_targets, train_weights, val_views,
                                 config, on_epoch, should_stop)
 
     model = ExerciseModel(network=network, config=model_config, labels=labels, scaler=scaler,
                           feature_set=config.feature_set, mirror_average=config.mirror,
                           train_config=_config_dict(config), data_summary=summarise_data(clips, train_clips, val_clips))
+    trained_others = Counter(clip.label for clip in train_clips if clip.label in config.other_labels)
+    if trained_others:
+        model.data_summary["other_exercises"] = dict(sorted(trained_others.items()))
     evaluation = None
     if val_clips:
         predictions = _predictions(model, val_clips)
@@ -249,7 +272,7 @@ def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), f
     """Stratified group k-fold cross-validation: every clip is predicted by a model trained (with
     its own grouped validation split for early stopping) on the other folds only, so no group
     (`Clip.split_group`: one person, camera or gym) is on both sides."""
-    labels = check_clips(clips)
+    labels = check_clips(clips, config.other_labels)
     clips = [clip for clip in clips if clip.pose.present.any()]
     fold_of = fold_of_each_clip([clip.label for clip in clips], [clip.split_group for clip in clips], folds, config.seed)
     predictions = []
@@ -263,7 +286,7 @@ def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), f
         fold_config = replace(config, seed=config.seed + fold)
         model = train_model(rest, fold_config).model
         predictions += [HeldOut(clip.clip_id, clip.label, _align(model, clip, labels), clip.pose.timestamps_s,
-                                model.unknown_threshold) for clip in held_out]
+                                model.unknown_threshold) for clip in held_out if clip.label in labels]
     return evaluate_probabilities(labels, predictions)
 
 
@@ -310,13 +333,12 @@ def _fit(network: ExerciseMLP, features: np.ndarray, targets: np.ndarray, weight
                 break
             batch = order[start:start + config.batch_size]
             optimizer.zero_grad()
-            logits = network(inputs[batch])
-            batch_weights = frame_weights[batch]
-            loss = (loss_function(logits, labels[batch]) * batch_weights).sum() / batch_weights.sum()
+            logits, targets, batch_weights = network(inputs[batch]), labels[batch], frame_weights[batch]
+            loss = (row_losses(logits, targets, loss_function) * batch_weights).sum() / batch_weights.sum()
             loss.backward()
             optimizer.step()
             loss_sum += loss.item() * len(batch)
-            correct += int((logits.argmax(dim=1) == labels[batch]).sum())
+            correct += int((logits.argmax(dim=1) == targets).sum())
         if stop_reason == "cancelled":
             break
         learning_rate = optimizer.param_groups[0]["lr"]
@@ -343,6 +365,14 @@ def _fit(network: ExerciseMLP, features: np.ndarray, targets: np.ndarray, weight
     return history, stop_reason
 
 
+def row_losses(logits: torch.Tensor, targets: torch.Tensor, loss_function: nn.Module) -> torch.Tensor:
+    """Each row's loss: `loss_function` (cross-entropy, reduction "none") against its class, or
+    for a frame of another exercise (target OTHER) the cross-entropy against equal probabilities
+    for every class (outlier exposure), lowest when the network favours no class."""
+    return torch.where(targets != OTHER, loss_function(logits, targets.clamp_min(0)),
+                       -torch.log_softmax(logits, dim=1).mean(dim=1))
+
+
 @torch.no_grad()
 def _validate(network: ExerciseMLP, val_views: tuple[list[torch.Tensor], torch.Tensor]) -> tuple[float, float]:
     """Loss and accuracy of the probabilities the saved model would give (views averaged)."""
@@ -351,62 +381,6 @@ def _validate(network: ExerciseMLP, val_views: tuple[list[torch.Tensor], torch.T
     probabilities = torch.stack([torch.softmax(network(view), dim=1) for view in views]).mean(dim=0)
     loss = nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-12)), targets).item()
     return loss, float((probabilities.argmax(dim=1) == targets).float().mean())
-
-
-def _validation_views(clips: Sequence[Clip], labels: tuple[str, ...], config: TrainConfig,
-                      scaler: Scaler) -> tuple[list[torch.Tensor], torch.Tensor] | None:
-    if not clips:
-        return None
-    index = {label: i for i, label in enumerate(labels)}
-    recorded = [_rows_with_a_person(clip.pose, config.feature_set) for clip in clips]
-    targets = np.concatenate([np.full(len(rows), index[clip.label], np.int64) for clip, rows in zip(clips, recorded)])
-    views = [torch.from_numpy(scaler.transform(np.concatenate(recorded)))]
-    if config.mirror:
-        mirrored = [_rows_with_a_person(mirror_pose(clip.pose), config.feature_set) for clip in clips]
-        views.append(torch.from_numpy(scaler.transform(np.concatenate(mirrored))))
-    return views, torch.from_numpy(targets)
-
-
-def _training_rows(clips: Sequence[Clip], labels: tuple[str, ...],
-                   config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature rows, class indices and loss weights of every training frame with a person: of
-    each clip, its mirror image (when the config mirrors) and its augmented copies (when it
-    augments, each mirrored too)."""
-    index = {label: i for i, label in enumerate(labels)}
-    rng = np.random.default_rng(config.seed)
-    rows, targets, owners = [], [], []
-    for clip in clips:
-        poses = [clip.pose]
-        if config.augment is not None:
-            poses += augmented_copies(clip.pose, rng, config.augment)
-        if config.mirror:
-            poses += [mirror_pose(pose) for pose in poses]
-        for pose in poses:
-            features = _rows_with_a_person(pose, config.feature_set)
-            rows.append(features)
-            targets.append(np.full(len(features), index[clip.label], np.int64))
-            owners += [(clip.label, clip.split_group)] * len(features)
-    return np.concatenate(rows), np.concatenate(targets), _balancing_weights(owners, config.balance)
-
-
-def _balancing_weights(owners: list[tuple[str, str]], balance: str) -> np.ndarray:
-    """Each frame's loss weight, from the (class, group) it belongs to; they average to 1."""
-    if balance == "none":
-        return np.ones(len(owners), np.float32)
-    if balance == "class":
-        frames_of_class = Counter(label for label, _ in owners)
-        weights = np.array([1 / frames_of_class[label] for label, _ in owners])
-    else:
-        frames_of_group = Counter(owners)
-        groups_of_class = Counter(label for label, _ in frames_of_group)
-        weights = np.array([1 / (frames_of_group[owner] * groups_of_class[owner[0]]) for owner in owners])
-    return (weights * len(weights) / weights.sum()).astype(np.float32)
-
-
-def _rows_with_a_person(pose: PoseSequence, feature_set: str) -> np.ndarray:
-    """The feature rows of the frames of `pose` where someone was found."""
-    features = compute_features(pose, feature_set)
-    return features[~np.isnan(features).any(axis=1)]
 
 
 def _align(model: ExerciseModel, clip: Clip, labels: tuple[str, ...]) -> np.ndarray:
