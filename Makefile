@@ -41,6 +41,7 @@ model: $(VENV)/.installed
 	$(BIN)/python -m wpa crossval $(CLIPS) --classes $(CLASSES) --feature-set raw --no-mirror --json > models/baseline-raw-crossval.json
 	PYTHONPATH=. $(BIN)/python scripts/recognition.py $(CLIPS) --classes $(CLASSES) --countix $(COUNTIX) \
 		--setups "+ Countix, all other exercises" --seeds 0 --save models/default
+	$(MAKE) form-model
 
 # models/pose_landmarker_full.task, rebuilt from the mediapipe==0.10.21 wheel in a separate environment.
 pose-model:

@@ -22,20 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from wpa.augment import AugmentConfig
+from wpa.cli_text import evaluation_text, prediction_text
 from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, is_clip_list, load_clips,
                          scan_clip_list, scan_dataset, with_groups, write_manifest)
 from wpa.errors import WpaError
 from wpa.extraction import ExtractionEngine, engine_for
 from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from wpa.form.cli import add_form_commands, form_record, form_references
-from wpa.inference import (NO_PERSON, InferenceConfig, classify_video, clip_warnings,
+from wpa.inference import (InferenceConfig, classify_video, clip_warnings,
                            count_segment_repetitions, predict_clip)
-from wpa.metrics import Evaluation
 from wpa.model import load_model, save_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR, RAY_ADDRESS
 from wpa.pose import PoseOptions
 from wpa.progress import Progress
-from wpa.reps import reps_text
 from wpa.table import ASSUMED_FPS, read_landmarks_csv, write_landmarks_table
 from wpa.train import BALANCING, EpochReport, TrainConfig, calibrate, cross_validate, evaluate_model, train_model
 from wpa.video import probe_video
@@ -88,7 +87,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.crossval:
         crossval = cross_validate(data.clips, config, args.crossval, on_fold=_fold_printer())
         _progress.close(finished=True)
-        print(_evaluation_text(crossval, f"stratified group {args.crossval}-fold cross-validation"))
+        print(evaluation_text(crossval, f"stratified group {args.crossval}-fold cross-validation"))
     result = train_model(data.clips, config, on_epoch=_epoch_printer())
     _progress.close()
     if crossval is not None:
@@ -99,7 +98,7 @@ def run_train(args: argparse.Namespace) -> int:
     save_model(result.model, args.out)
     print(f"stopped: {result.stop_reason} after {len(result.history)} epochs; saved to {args.out}")
     if result.evaluation is not None:
-        print(_evaluation_text(result.evaluation, f"validation ({len(result.val_clips)} held-out clips)"))
+        print(evaluation_text(result.evaluation, f"validation ({len(result.val_clips)} held-out clips)"))
     return 0
 
 
@@ -123,7 +122,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
               "classes. Use `python -m wpa crossval` to measure the training recipe on this data.", file=sys.stderr)
         return 1
     evaluation = evaluate_model(model, clips)
-    print(json.dumps(evaluation.to_dict(), indent=1) if args.json else _evaluation_text(evaluation, str(args.source)))
+    print(json.dumps(evaluation.to_dict(), indent=1) if args.json else evaluation_text(evaluation, str(args.source)))
     return 0
 
 
@@ -137,7 +136,7 @@ def run_crossval(args: argparse.Namespace) -> int:
         print(json.dumps({**evaluation.to_dict(), "folds": args.folds, "train_config": asdict(config),
                           "seconds": round(time.monotonic() - started, 1)}, indent=1))
     else:
-        print(_evaluation_text(evaluation, f"stratified group {args.folds}-fold cross-validation, features {config.feature_set}"))
+        print(evaluation_text(evaluation, f"stratified group {args.folds}-fold cross-validation, features {config.feature_set}"))
     return 0
 
 
@@ -150,7 +149,7 @@ def run_classify(args: argparse.Namespace) -> int:
             [_classify_one_video(source, model, config, args, references)]
         for record in records:
             failed += record["error"] is not None
-            print(json.dumps(record) if args.json else _prediction_text(record), flush=True)
+            print(json.dumps(record) if args.json else prediction_text(record), flush=True)
     return 1 if failed else 0
 
 
@@ -311,36 +310,6 @@ def _report_failures(failures) -> None:
     for clip, reason in failures:
         name = getattr(clip, "clip_id", clip)
         print(f"skipped {name}: {reason}", file=sys.stderr)
-
-
-def _evaluation_text(evaluation: Evaluation, title: str) -> str:
-    lines = [f"{title}: frame accuracy {evaluation.frame_accuracy:.1%} ({len(evaluation.frame_truth)} frames), "
-             f"time-weighted {evaluation.time_accuracy:.1%}, clip accuracy {evaluation.clip_accuracy:.1%} ({len(evaluation.clips)} clips), "
-             f"clip macro-F1 {evaluation.macro_f1('clip'):.3f}",
-             f"  {'class':<22}{'precision':>10}{'recall':>8}{'f1':>7}{'frames':>8}"]
-    lines += [f"  {row['label']:<22}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{row['support']:>8}"
-              for row in evaluation.per_class("frame") if row["support"]]
-    lines += [f"  wrong: {c.clip_id} -> {c.predicted} ({c.confidence:.0%})" for c in evaluation.wrong_clips]
-    if evaluation.unknown_share is not None:
-        lines.append(f"  called unknown (below the model's threshold): {evaluation.unknown_share:.1%} of clips")
-    return "\n".join(lines)
-
-
-def _prediction_text(record: dict[str, Any]) -> str:
-    """A record as lines for a person: the headline ("squat · 12 reps (87%), ...") and each segment."""
-    name = record["video"] + (f" [{record['clip']}]" if record.get("clip") else "")
-    if record["error"]:
-        return f"{name}: error: {record['error']}"
-    head = f"{name}: {record['label']}{_reps_text(record['label'], record['reps'])} ({record['confidence']:.0%}), " \
-           f"{record['frames_with_pose']}/{record['frames']} frames with a person"
-    segments = [f"  {s['start_s']:7.2f}-{s['end_s']:7.2f} s  {s['label']}{_reps_text(s['label'], s['reps'])} "
-                f"({s['confidence']:.0%})" for s in record["segments"]]
-    return "\n".join([head] + segments)
-
-
-def _reps_text(label: str, reps: int) -> str:
-    """" · 12 reps" after a label; nothing after NO_PERSON, where nothing is counted."""
-    return "" if label == NO_PERSON else f" · {reps_text(reps)}"
 
 
 def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
