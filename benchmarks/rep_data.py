@@ -136,11 +136,9 @@ def clip_poses(paths: list[str], shared_dir: Path = SHARED_DIR, cache_dir: Path 
     return {path: by_file[ref.path] for path, ref in refs.items() if ref.path in by_file}
 
 
-def load_real(tests_dir: Path = TESTS_DIR, shared_dir: Path = SHARED_DIR, cache_dir: Path = POSE_CACHE_DIR,
-              workers: int | None = None, cached_only: bool = False) -> tuple[list[Video], list[str]]:
-    """The real clips and joined sets counted by eye, and the names of those left out (a clip missing)."""
-    counted = read_counts(tests_dir)
-    poses = clip_poses(counted.paths, shared_dir, cache_dir, workers, cached_only)
+def videos_of(counted: CountedClips, poses: dict[str, PoseSequence]) -> tuple[list[Video], list[str]]:
+    """The counted clips and joined sets whose poses are in `poses`, and the names of those left
+    out (a clip's poses missing)."""
     videos, missing = [], []
     for path, label, reps in counted.clips:
         if path in poses:
@@ -153,3 +151,10 @@ def load_real(tests_dir: Path = TESTS_DIR, shared_dir: Path = SHARED_DIR, cache_
         else:
             missing.append(name)
     return videos, missing
+
+
+def load_real(tests_dir: Path = TESTS_DIR, shared_dir: Path = SHARED_DIR, cache_dir: Path = POSE_CACHE_DIR,
+              workers: int | None = None, cached_only: bool = False) -> tuple[list[Video], list[str]]:
+    """The real clips and joined sets counted by eye, and the names of those left out (a clip missing)."""
+    counted = read_counts(tests_dir)
+    return videos_of(counted, clip_poses(counted.paths, shared_dir, cache_dir, workers, cached_only))

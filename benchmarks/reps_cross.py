@@ -27,11 +27,13 @@ from wpa.paths import POSE_CACHE_DIR
 from wpa.reps import RepConfig, count_repetitions
 from wpa.reps.plain import plain_count
 
-# The settings chosen among (every combination): how large a cycle must be against the large ones
-# to count, and how alike one period must be to the next for a stretch to be taken as repeating.
+# The settings chosen among (every combination): how many of a video's own periods a movement must
+# last to be drift, below what periodicity the plain counter's answer is taken, and how large a
+# cycle must be against the large ones to count.
 GRID = {
-    "active_amplitude": (0.15, 0.25, 0.35),
-    "stretch_periodicity": (0.1, 0.2, 0.3),
+    "detrend_periods": (2.0, 3.0, 4.0),
+    "unsure_periodicity": (0.0, 0.2),
+    "active_amplitude": (0.15, 0.25),
 }
 
 

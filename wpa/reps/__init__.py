@@ -6,8 +6,9 @@ and over. The steps, each a small function below:
 1. `pose_signal`: the landmarks become a movement signal on an even time grid: 13 body landmarks
    (nose, shoulders, elbows, wrists, hips, knees, ankles), centred on the hips and measured in torso
    lengths, so that neither where the person stands nor how far the camera is matters; frames with
-   nobody are bridged, longer gaps are marked unobserved; jitter is smoothed and slow drifts
-   (walking, a moving camera) are taken out.
+   nobody are bridged, longer gaps are marked unobserved; jitter is smoothed (`movement`).
+   `adapt`: slow drifts (walking, a moving camera) are taken out at a width the video's own period
+   sets, so that slow repetitions are not taken for drift.
 2. `exercise_stretch`: the stretch that repeats. A tempogram (how well the movement matches itself
    one period later, at every moment and for every period) finds where repetition starts and ends,
    so getting into position, unracking a bar or walking away does not shape what follows.
@@ -19,9 +20,12 @@ and over. The steps, each a small function below:
    each turn of the phase while the movement is large enough is a repetition (rests between sets,
    where the amplitude falls, are not counted; a partial repetition counts when more than half done).
 
-`count_repetitions` does this for a `PoseSequence` or a stretch of one; `RepCounter` is the streaming
-form for the Live page, fed one frame at a time, which runs the same analysis (`count_landmarks`)
-on its last minute every second.
+Where the movement found is barely periodic, the plain counter's answer is taken (`plain`).
+
+`count_repetitions` does this for a `PoseSequence` or a stretch of one (`counter`); `RepCounter` is
+the streaming form for the Live page (`stream`), fed one frame at a time, which runs the same
+analysis (`count_landmarks`) on its last minute every second, and on the whole set at its end.
+Modules: `records` (settings and results), `movement`, `adapt`, `periods`, `counter`, `plain`, `stream`.
 `python -m benchmarks.reps` measures both on Countix-Fitness (see BENCHMARKS.md).
 """
 

@@ -9,7 +9,9 @@ import numpy as np
 
 from wpa.pose import PoseSequence
 from wpa.reps.movement import PoseSignal, analytic_signal, gaussian_smooth, moving_average, pose_signal, true_runs
+from wpa.reps.adapt import adapt
 from wpa.reps.periods import choose, exercise_stretch, periodic_components
+from wpa.reps.plain import plain_peaks_of
 from wpa.reps.records import NO_REPETITIONS, RepConfig, RepCount, Repetition
 
 _MIN_AMPLITUDE = 0.05  # torso lengths: a movement smaller than this (about 2–3 cm) is not a repetition
@@ -38,16 +40,17 @@ def count_landmarks(landmarks: np.ndarray, timestamps_s: np.ndarray, aspect_rati
 
 
 def count_signal(signal: PoseSignal, config: RepConfig = RepConfig()) -> RepCount:
-    """Repetitions in a movement signal (see the module's docstring for the steps)."""
+    """Repetitions in a movement signal (see the package's docstring for the steps): the signal
+    is first made ready for this video (`wpa.reps.adapt`); where the component found is barely
+    periodic (below `config.unsure_periodicity`), the plain counter's answer is taken."""
     rate = signal.rate_hz
     if len(signal) < 2 * config.min_period_s * rate + 2:
         return NO_REPETITIONS
+    signal = adapt(signal, config).signal
     first, last = exercise_stretch(signal.features, rate, config)
-    features = signal.features[first:last]
-    candidates = periodic_components(features, rate, config)
-    best = choose(candidates, config)
-    if best is None:
-        return NO_REPETITIONS
+    best = choose(periodic_components(signal.features[first:last], rate, config), config)
+    if best is None or best.periodicity < config.unsure_periodicity:
+        return _plain(signal, best.periodicity if best is not None else 0.0)
     cycles = _repetitions(best.signal, best.period, signal.observed[first:last], config)
     times = signal.times_s[first:last]
     step = 1 / rate
@@ -57,6 +60,20 @@ def count_signal(signal: PoseSignal, config: RepConfig = RepConfig()) -> RepCoun
     return RepCount(repetitions=repetitions, period_s=best.period / rate,
                     stretch_s=(float(times[0]), float(times[-1] + step)), periodicity=best.periodicity)
 
+
+def _plain(signal: PoseSignal, periodicity: float) -> RepCount:
+    """The plain counter's repetitions of the whole signal: one period around each peak it finds."""
+    peaks, period_s = plain_peaks_of(signal.features, signal.times_s)
+    if not len(peaks) or period_s is None:
+        return NO_REPETITIONS
+    start, end = float(signal.times_s[0]), float(signal.times_s[-1] + 1 / signal.rate_hz)
+    repetitions, previous_end = [], start
+    for peak in peaks:
+        first = max(previous_end, float(peak) - period_s / 2)
+        last = max(first + 1 / signal.rate_hz, min(end, float(peak) + period_s / 2))
+        repetitions.append(Repetition(first, last))
+        previous_end = last
+    return RepCount(repetitions=tuple(repetitions), period_s=period_s, stretch_s=(start, end), periodicity=periodicity)
 
 
 def _repetitions(signal: np.ndarray, period: float, observed: np.ndarray, config: RepConfig) -> list[tuple[int, int]]:

@@ -72,7 +72,6 @@ def pose_signal(landmarks: np.ndarray, timestamps_s: np.ndarray, aspect_ratio: f
     scale = max(float(np.median(torso)), 1e-6)
     features = ((points - hips[:, None, :]) / scale).reshape(len(grid), -1)
     features = gaussian_smooth(features, config.smoothing_s * rate_hz)
-    features = features - moving_average(features, config.detrend_s * rate_hz)
     return PoseSignal(grid, features, observed, rate_hz)
 
 
@@ -89,6 +88,11 @@ def analytic_signal(signal: np.ndarray) -> np.ndarray:
         weights[1:(count + 1) // 2] = 2.0
     return np.fft.ifft(spectrum * weights)
 
+
+
+def detrended(values: np.ndarray, width: float) -> np.ndarray:
+    """`values` less their centred moving average over `width` samples: slower movements removed."""
+    return values - moving_average(values, width)
 
 
 def gaussian_smooth(values: np.ndarray, sigma: float) -> np.ndarray:

@@ -123,7 +123,7 @@ def periodic_components(features: np.ndarray, rate: float, config: RepConfig) ->
     result = []
     for j in range(min(config.components, len(sizes))):
         projected = np.einsum("td,d->t", centred, directions[j])
-        found = first_period(autocorrelation(projected), shortest, longest)
+        found = first_period(autocorrelation(projected), shortest, longest, config.period_ratio)
         if found is None:
             continue
         period, periodicity = found
@@ -163,9 +163,12 @@ def autocorrelation(signal: np.ndarray) -> np.ndarray:
     return result / result[0] if result[0] > 0 else np.zeros(count)
 
 
-def first_period(autocorrelation: np.ndarray, shortest: int, longest: int) -> tuple[float, float] | None:
+def first_period(autocorrelation: np.ndarray, shortest: int, longest: int,
+                 ratio: float = 0.0) -> tuple[float, float] | None:
     """The first autocorrelation peak between lags `shortest` and `longest` that rises above
-    `MIN_PERIODICITY`, refined between samples: (lag, height), or None."""
+    `MIN_PERIODICITY` and `ratio` times the highest peak there (the periods found are scored
+    against each other: a weak early peak, half a period of a lopsided movement, is passed over
+    for a clearly stronger one), refined between samples: (lag, height), or None."""
     lags = np.arange(max(shortest, 1), min(longest, len(autocorrelation) - 1))
     if len(lags) == 0:
         return None
@@ -173,7 +176,8 @@ def first_period(autocorrelation: np.ndarray, shortest: int, longest: int) -> tu
     peaks = lags[(here > before) & (here >= after) & (here > MIN_PERIODICITY)]
     if len(peaks) == 0:
         return None
-    lag = int(peaks[0])
+    heights = autocorrelation[peaks]
+    lag = int(peaks[np.argmax(heights >= ratio * heights.max())])
     y0, y1, y2 = autocorrelation[lag - 1], autocorrelation[lag], autocorrelation[lag + 1]
     curvature = y0 - 2 * y1 + y2
     shift = 0.5 * (y0 - y2) / curvature if curvature < 0 else 0.0

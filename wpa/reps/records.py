@@ -16,14 +16,17 @@ class RepConfig:
     sensitive the figures are to each); they hold for every exercise: there is no per-exercise setting."""
 
     smoothing_s: float = 0.1  # Gaussian standard deviation against MediaPipe's frame-to-frame jitter
-    detrend_s: float = 6.0  # movements slower than this (walking, drifting camera) are removed
+    first_look_s: float = 6.0  # the first look at a video removes movements slower than this (wpa.reps.adapt)
+    detrend_periods: float = 3.0  # ... then, if wider, movements slower than this many of its own periods
     min_period_s: float = 0.5  # the fastest repetition looked for
-    max_period_s: float = 8.0  # the slowest (a stretch needs two of them to be counted)
+    max_period_s: float = 10.0  # the slowest (a stretch needs two of them to be counted)
     components: int = 4  # principal components of the movement considered
     size_weight: float = 0.5  # a component's score is periodicity × (its size / the largest's) ** this
     stretch_periodicity: float = 0.2  # tempogram level above which a moment is repeating
     active_amplitude: float = 0.25  # cycles smaller than this share of the large ones (90th percentile) are rest
     alternation: float = 0.5  # left/right antisymmetry above which a component is an alternating exercise
+    period_ratio: float = 0.0  # a period is the shortest autocorrelation peak this high against the highest (0: the first)
+    unsure_periodicity: float = 0.0  # below this, the plain counter's answer is taken (wpa.reps.plain)
 
 
 @dataclass(frozen=True)
