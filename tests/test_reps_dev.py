@@ -13,6 +13,10 @@
 
 from __future__ import annotations
 
+import csv
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -133,8 +137,6 @@ def chosen_clips(counted: CountedClips, limit: int = CLIPS_PER_TEST) -> CountedC
 
 
 def _older_rows() -> list[tuple[str, str, int]]:
-    import csv
-    from pathlib import Path
     with (Path(__file__).with_name("rep_counts.csv")).open(newline="") as file:
         return [(row["path"], row["label"], int(row["reps"])) for row in csv.DictReader(file)]
 
@@ -147,7 +149,9 @@ def real_videos(tmp_path_factory) -> list[Video]:
     counted = chosen_clips(read_counts())
     if not counted.clips:
         pytest.skip("no development clips counted in tests/rep_counts_dev.csv")
-    poses = clip_poses(counted.paths, SHARED_DATA.parent, tmp_path_factory.mktemp("dev-poses"))
+    # A pose cache of one's own may be named (WPA_TEST_POSE_CACHE) to skip the extraction.
+    cache = Path(os.environ.get("WPA_TEST_POSE_CACHE") or tmp_path_factory.mktemp("dev-poses"))
+    poses = clip_poses(counted.paths, SHARED_DATA.parent, cache)
     videos, missing = videos_of(counted, poses)
     if missing:
         pytest.skip(f"clips of the development set missing from the shared data: {', '.join(missing)}")
