@@ -39,7 +39,9 @@ import numpy as np
 
 from benchmarks.rep_data import COUNTIX_FPS as FPS
 from benchmarks.rep_data import Video, load_countix
-from benchmarks.reps_cross import CrossResult, add_arguments, cross_protocol, load_both, print_result, settings_text
+from benchmarks.reps_cross import (CrossResult, Score, add_arguments, cross_protocol, load_both, print_result,
+                                   settings_text)
+from benchmarks.reps_cross import score as score_counts
 from wpa.paths import REPO_DIR
 from wpa.reps import RepConfig, RepCounter, count_repetitions
 from wpa.reps.plain import plain_count
@@ -54,9 +56,7 @@ ANCHORS = (
 
 
 def score(videos: list[Video], predicted: list[int]) -> Score:
-    errors = [abs(p - v.count) / v.count for v, p in zip(videos, predicted)]
-    within = [abs(p - v.count) <= 1 for v, p in zip(videos, predicted)]
-    return Score(float(np.mean(errors)), float(np.mean(within)), len(videos))
+    return score_counts([v.count for v in videos], predicted)
 
 
 def per_exercise(videos: list[Video], predicted: list[int]) -> dict[str, Score]:

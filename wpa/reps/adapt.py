@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wpa.reps.movement import PoseSignal, detrended
-from wpa.reps.periods import choose, exercise_stretch, periodic_components
+from wpa.reps.periods import Candidate, choose, exercise_stretch, periodic_components
 from wpa.reps.records import RepConfig
 
 
@@ -27,6 +27,10 @@ class Adapted:
     signal: PoseSignal
     detrend_s: float
     first_period_s: float | None
+    # Where the first look's signal is kept: its repeating stretch and chosen component, so that
+    # the counter does not look again at the same signal.
+    stretch: tuple[int, int] | None = None
+    best: Candidate | None = None
 
 
 def adapt(signal: PoseSignal, config: RepConfig) -> Adapted:
@@ -38,7 +42,8 @@ def adapt(signal: PoseSignal, config: RepConfig) -> Adapted:
     best = choose(periodic_components(first_look[first:last], rate, config), config)
     period_s = None if best is None else best.period / rate
     if period_s is None or config.detrend_periods * period_s <= config.first_look_s:
-        return Adapted(PoseSignal(signal.times_s, first_look, signal.observed, rate), config.first_look_s, period_s)
+        return Adapted(PoseSignal(signal.times_s, first_look, signal.observed, rate), config.first_look_s, period_s,
+                       (first, last), best)
     width_s = config.detrend_periods * period_s
     return Adapted(PoseSignal(signal.times_s, detrended(signal.features, width_s * rate), signal.observed, rate),
                    width_s, period_s)

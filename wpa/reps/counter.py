@@ -46,9 +46,13 @@ def count_signal(signal: PoseSignal, config: RepConfig = RepConfig()) -> RepCoun
     rate = signal.rate_hz
     if len(signal) < 2 * config.min_period_s * rate + 2:
         return NO_REPETITIONS
-    signal = adapt(signal, config).signal
-    first, last = exercise_stretch(signal.features, rate, config)
-    best = choose(periodic_components(signal.features[first:last], rate, config), config)
+    adapted = adapt(signal, config)
+    signal = adapted.signal
+    if adapted.stretch is not None:
+        (first, last), best = adapted.stretch, adapted.best
+    else:
+        first, last = exercise_stretch(signal.features, rate, config)
+        best = choose(periodic_components(signal.features[first:last], rate, config), config)
     if best is None or best.periodicity < config.unsure_periodicity:
         return _plain(signal, best.periodicity if best is not None else 0.0)
     cycles = _repetitions(best.signal, best.period, signal.observed[first:last], config)
