@@ -97,18 +97,17 @@ class RepCounter:
 
     def finish(self) -> int:
         """The final count when the stream (or a set) ends: the offline counter's count of every
-        frame since the reset (nothing before 4 s have been seen; the last window's for a set
-        longer than `MAX_SET_S`). `update` may go on afterwards."""
+        frame since the reset (the last window's for a set longer than `MAX_SET_S`). `update` may
+        go on afterwards."""
         if not self._times:
             return self.count
         if not self._whole_set_kept:
             self._analyse(self._times[-1], final=True)
             return self.count
-        times = np.array(self._set_times)
-        if times[-1] - times[0] >= _STREAM_MIN_WINDOW_S:
-            found = count_landmarks(_landmarks(self._set_frames), times, self.aspect_ratio, self.config)
-            self._shown = found.repetitions
-            self.period_s = found.period_s or self.period_s
+        found = count_landmarks(_landmarks(self._set_frames), np.array(self._set_times), self.aspect_ratio,
+                                self.config)
+        self._shown = found.repetitions
+        self.period_s = found.period_s or self.period_s
         return self.count
 
     def _analyse(self, now_s: float, final: bool = False) -> None:
