@@ -53,8 +53,10 @@ def count_signal(signal: PoseSignal, config: RepConfig = RepConfig()) -> RepCoun
     else:
         first, last = exercise_stretch(signal.features, rate, config)
         best = choose(periodic_components(signal.features[first:last], rate, config), config)
-    if best is None or best.periodicity < config.unsure_periodicity:
-        return _plain(signal, best.periodicity if best is not None else 0.0)
+    if best is None:
+        return NO_REPETITIONS  # nothing repeats: nothing to count, whatever peaks a plain look would find
+    if best.periodicity < config.unsure_periodicity:
+        return _plain(signal, best.periodicity)
     cycles = _repetitions(best.signal, best.period, signal.observed[first:last], config)
     times = signal.times_s[first:last]
     step = 1 / rate
