@@ -96,7 +96,8 @@ load-gate: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m load_gate tests/browser/test_load_gate.py
 
 # The repetition counting figures of BENCHMARKS.md, on the Countix-Fitness poses in
-# ../shared/data/reps/countix-fitness (about 2 minutes on two cores).
+# ../shared/data/reps/countix-fitness and the real clips counted by eye in tests/rep_*.csv (their
+# poses from the pose cache, extracted where missing): about 15 minutes on two busy cores.
 reps: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.reps --write
 

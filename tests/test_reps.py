@@ -10,7 +10,6 @@ be added one at a time. No real data: the counter's figures on real poses come f
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -288,17 +287,6 @@ def test_streaming_stays_still_for_a_still_person():
     counts = feed(counter, skeleton(np.zeros(int(15 * FPS)), noise=0.004))
     assert max(counts) == 0
     assert counter.finish() == 0
-
-
-def test_streaming_costs_well_under_a_millisecond_a_frame_on_average():
-    landmarks = skeleton(phase_of([(60.0, 0.4)]))
-    counter = RepCounter(aspect_ratio=640 / 480)
-    started = time.perf_counter()
-    feed(counter, landmarks)
-    per_frame_ms = (time.perf_counter() - started) * 1000 / len(landmarks)
-    # The benchmark measures the real figure (about 0.2 ms); this only catches a counter gone far
-    # too slow, with room for a loaded two-core machine.
-    assert per_frame_ms < 3.0
 
 
 def test_repetition_records():

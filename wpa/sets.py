@@ -159,8 +159,8 @@ class SetTracker:
     def _end(self, end_s: float) -> int:
         reps = self._counter.finish()
         # A set without a repetition is a flicker of the classifier, a setup move or a pose held:
-        # nothing done, nothing to log. (A set shorter than two repetitions and 4 s has none:
-        # RepCounter counts nothing before it has seen that much.)
+        # nothing done, nothing to log. (A set shorter than two repetitions has none: the
+        # counter finds a repetition only where the movement repeats.)
         if reps > 0:
             self._log.append(WorkoutSet(self._exercise, reps, self._wall(self._set_start_s),
                                         round(max(0.0, float(end_s - self._set_start_s)), 1)))
