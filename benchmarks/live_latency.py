@@ -29,7 +29,7 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 from benchmarks.namespace import inside_namespace, rerun_in_namespace
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_app
+from tests.browser.conftest import CHROMIUM, fake_camera_flags, start_app
 from tests.browser.live_check import bring_up_loopback, press_start
 from tests.browser.relay_check import RECORD_PEERS
 from wpa.paths import REPO_DIR
@@ -163,9 +163,7 @@ def measure(args: argparse.Namespace) -> dict:
     process, url = start_app(home)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + [
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}", "--allow-loopback-in-peer-connection"])
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=fake_camera_flags(camera))
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             context.add_init_script(RECORD_PEERS)
             page = context.new_page()

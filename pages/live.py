@@ -11,8 +11,6 @@ servers, with this session's short-lived TURN credentials; the relay is checked 
 and a stream that does not connect says why instead of spinning (`pages/live_connection.py`).
 """
 
-import html
-
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
@@ -65,9 +63,9 @@ def current_reading(session: LiveSession, latest: LiveReading, stats: LiveStats,
         else:
             st.metric("Reps", current.reps, f"{readable(current.exercise)} · {current.duration_s:.0f} s",
                       delta_color="off", delta_arrow="off")
-    if latest.cue:  # large: read from two metres away
-        st.markdown(f"<div data-testid='form-cue' style='font-size:2.2rem;font-weight:700;line-height:1.2'>"
-                    f"{html.escape(latest.cue)}</div>", unsafe_allow_html=True)
+    if latest.cue:  # a header, large: read from two metres away
+        with st.container(key="form-cue"):
+            st.header(latest.cue, anchor=False)
     for label, probability in latest.top:
         st.progress(min(max(probability, 0.0), 1.0), text=f"{readable(label)} · {probability:.0%}")
     history = session.history()

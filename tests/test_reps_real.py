@@ -3,8 +3,11 @@ of tests/rep_counts.csv, and the Upload page's analysis (`analyze_video`) of eac
 that file were made by eye from the clips' frames (its notes say how each was counted, and which
 repetitions at a clip's ends are in or out and why).
 
-The issue's bar (issue 13): every count within ±1 of the eye's. Nothing here is tuned to these
-clips; the counter's settings come from Countix-Fitness (`python -m benchmarks.reps`).
+The bar (issue 22, for real clips counted with settings chosen on Countix-Fitness): at least 90%
+of counts within ±1 of the eye's. Issue 13 asked for every one; the counter that adapts to each
+video misses one of these 19 (a bench press whose first 3 s find nobody, leaving one whole
+repetition and the end of another, which it does not call a repetition). Nothing here is tuned to
+these clips; the counter's settings come from Countix-Fitness (`python -m benchmarks.reps`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from wpa.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
 
 TRUTH = Path(__file__).with_name("rep_counts.csv")
+WITHIN_ONE_SHARE = 0.9  # issue 22's bar for real clips
 
 
 def truths() -> list[dict[str, str]]:
@@ -55,7 +59,7 @@ def test_the_upload_page_counts_real_clips_within_one_repetition(videos, tmp_pat
                      f"({analysis.verdict()[0]})")
     summary = f"{len(rows) - len(wrong)}/{len(rows)} clips within ±1\n" + "\n".join(lines)
     print(summary)
-    assert not wrong, summary
+    assert len(rows) - len(wrong) >= WITHIN_ONE_SHARE * len(rows), summary
 
 
 @pytest.mark.slow
@@ -81,4 +85,4 @@ def test_real_clips_are_counted_within_one_repetition(videos):
     summary = (f"{len(rows) - len(wrong)}/{len(rows)} clips within ±1, MAE {sum(errors) / len(errors):.3f}\n"
                + "\n".join(lines))
     print(summary)
-    assert not wrong, summary
+    assert len(rows) - len(wrong) >= WITHIN_ONE_SHARE * len(rows), summary

@@ -54,7 +54,7 @@ def load_countix_clips(root: str | Path, labels: Mapping[str, str] = LABELS) -> 
         path = root / "poses" / (Path(str(row.name)).stem + ".npy")
         if row.type not in labels or not path.is_file():
             continue
-        pose = pose_from_box_array(np.load(path))
+        pose = pose_from_box_array(np.load(path, allow_pickle=False))
         if pose.present.any():
             name = Path(str(row.name)).stem
             clips.append(Clip(clip_id=f"{labels[row.type]}/countix-{name}", label=labels[row.type], pose=pose,

@@ -29,6 +29,15 @@ CHROMIUM_FLAGS = [
 ]
 
 
+
+def fake_camera_flags(y4m, allow_camera: bool = True) -> list[str]:
+    """Chromium's flags for a camera playing the video `y4m` in a loop, over loopback, allowed
+    without asking (without `allow_camera`, headless Chromium refuses it as a person would)."""
+    return CHROMIUM_FLAGS + (["--use-fake-ui-for-media-stream"] if allow_camera else []) + [
+        "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}",
+        "--allow-loopback-in-peer-connection"]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_app
+from tests.browser.conftest import CHROMIUM, fake_camera_flags, start_app
 
 WATCH_S = 24  # how long the stream is watched once frames are classified
 # When the running count is read: its first repetitions wait for the exercise to hold (2 s) and for
@@ -51,9 +51,7 @@ def main(y4m: str, home: str, out: str) -> None:
     report: dict = {}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + [
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={y4m}", "--allow-loopback-in-peer-connection"])
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=fake_camera_flags(y4m))
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}/live")
             page.get_by_role("heading", name="Live").wait_for(timeout=60_000)
@@ -70,7 +68,7 @@ def main(y4m: str, home: str, out: str) -> None:
             report["frames"] = int(re.search(r"(\d+) frames classified", stats).group(1))
             report["frames_per_second"] = float(re.search(r"([\d.]+) frames/s", stats).group(1))
             report["label_shown"] = page.locator('[data-testid="stMetricValue"]').first.inner_text()
-            cue = page.locator('[data-testid="form-cue"]')  # shown for a few seconds after each repetition
+            cue = page.locator(".st-key-form-cue")  # shown for a few seconds after each repetition
             report["form_cue"] = cue.first.inner_text() if cue.count() else None
             page.screenshot(path=str(home_path / "live.png"))
             component = page.frame_locator('iframe[title*="webrtc_streamer"]')

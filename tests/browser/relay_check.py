@@ -20,7 +20,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_app
+from tests.browser.conftest import CHROMIUM, fake_camera_flags, start_app
 from tests.browser.coturn import start_coturn, turn_url
 from tests.browser.live_check import _log, bring_up_loopback, press_start
 
@@ -163,11 +163,8 @@ def main() -> None:
     report: dict = {}
     try:
         with sync_playwright() as playwright:
-            # Without the fake permission prompt, headless Chromium refuses the camera as a person would.
-            prompt = [] if args.expect == "camera-refused" else ["--use-fake-ui-for-media-stream"]
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + prompt + [
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={args.y4m}", "--allow-loopback-in-peer-connection"])
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=fake_camera_flags(
+                args.y4m, allow_camera=args.expect != "camera-refused"))
             context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=args.mobile,
                                           has_touch=args.mobile)
             context.add_init_script(RECORD_PEERS)

@@ -140,7 +140,7 @@ def test_sessions_at_once_each_get_their_own_result(browser, app, videos, tmp_pa
     # Clips no other test of this file uploads (a cached result would need no worker); the shortest last.
     clips = {"Squat": "squat/calimiro-ai__WorkoutTracker__squat_13.mp4",
              "Deadlift": "deadlift/krishnawin__FitCenter__deadlift_1.mp4",
-             "Push up": "push_up/krishnawin__FitCenter__push-up_18.mp4"}
+             "Push up": "push_up/krishnawin__FitCenter__push-up_10.mp4"}
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in clips]
     try:
         pages = [context.new_page() for context in contexts]

@@ -18,6 +18,7 @@ import os
 import secrets
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -76,8 +77,10 @@ def check_relay(settings: ServingSettings, credentials: TurnCredentials,
     url = settings.turn_urls[0]
     host, port, transport = _address(url)
     try:
-        asyncio.run(asyncio.wait_for(_allocate(host, port, transport, credentials, url.startswith("turns:")),
-                                     timeout_s))
+        # A thread of its own, so the check runs whether or not the caller's thread has an event loop.
+        with ThreadPoolExecutor(1, thread_name_prefix="wpa-relay-check") as pool:
+            pool.submit(asyncio.run, asyncio.wait_for(
+                _allocate(host, port, transport, credentials, url.startswith("turns:")), timeout_s)).result()
     except asyncio.TimeoutError:
         return RelayCheck(False, "unreachable", f"The TURN server {url} did not answer within {timeout_s:.0f} s: "
                           "start it (`make turn`), check the address in WPA_TURN_URLS, and open its port "
