@@ -5,7 +5,7 @@ import streamlit as st
 
 import wpa
 from pages.shared import mark_routed, return_to_the_page_asked_for
-from wpa.memory import hand_back_freed_memory
+from wpa.serving.memory import hand_back_freed_memory
 
 wpa.log_to_stderr()
 # Sessions' pose models, streams and results come and go all day: give back what they freed.

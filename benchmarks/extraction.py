@@ -45,7 +45,7 @@ def time_extract(data: Path, scratch: Path, engine: list[str]) -> dict:
 def worker_peak_rss_mb(clip: Path) -> float:
     """Peak resident memory of a fresh process running one Ray task's work (`extract_clip`) on `clip`."""
     return fresh_process_peak_rss_mb(
-        "from dataclasses import asdict; from wpa.extraction import extract_clip; from wpa.pose import PoseOptions; "
+        "from dataclasses import asdict; from wpa.poses.extraction import extract_clip; from wpa.poses import PoseOptions; "
         "options = PoseOptions(); clip = Path(sys.argv[1]); extract_clip(clip.read_bytes(), clip.suffix, "
         "options.model_path.read_bytes(), {**asdict(options), 'model_path': None})", clip)
 

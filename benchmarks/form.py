@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from wpa.dataset import Clip
-from wpa.form import FormProfile, Unit, form_units, judge_units
-from wpa.form.layouts import (exercise_correction_clips, mediapipe17_clip, openpose18_clip,
+from wpa.recognition.dataset import Clip
+from wpa.movement.form import FormProfile, Unit, form_units, judge_units
+from wpa.poses.layouts import (exercise_correction_clips, mediapipe17_clip, openpose18_clip,
                               openpose18_table_clips)
-from wpa.form.measures import visible_points
+from wpa.movement.form.measures import visible_points
 
 BASELINE_FRAMES = 32
 
@@ -121,7 +121,7 @@ def video_false_cues(clip_list: Path, poses: Path | None = None) -> dict[str, tu
     """Per exercise: (repetitions or hold windows that got a cue, all of them) over the real clips
     of data/videos, each judged by its exercise's profile fitted on the other groups' clips. Poses
     from `poses` (a folder `wpa extract` wrote) when given, else extracted or read from the cache."""
-    from wpa.dataset import load_clips, with_groups
+    from wpa.recognition.dataset import load_clips, with_groups
 
     loaded = with_groups(load_clips(poses or clip_list).clips, clip_list)
     clips = [c for c in loaded if c.source and "/data/videos/" in c.source.as_posix()]
@@ -146,8 +146,8 @@ def video_false_cues(clip_list: Path, poses: Path | None = None) -> dict[str, tu
 def live_cost_ms(repeats: int = 200) -> float:
     """Milliseconds per frame the form model adds to Live: judging one repetition of 60 frames
     (measures, score, cues) once it has been counted, divided by its frames."""
-    from wpa.pose import PoseSequence
-    from wpa.reps import Repetition
+    from wpa.poses.sequence import PoseSequence
+    from wpa.movement.reps import Repetition
 
     rng = np.random.default_rng(0)
     frames = 60

@@ -21,11 +21,11 @@ import av
 import cv2
 import numpy as np
 
-from wpa.live import LiveSession
-from wpa.model import load_model
+from wpa.serving.live import LiveSession
+from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR, REPO_DIR
-from wpa.sets import SetTracker
-from wpa.video import read_frames
+from wpa.movement.sets import SetTracker
+from wpa.media.video import read_frames
 
 DEFAULT_CLIP = REPO_DIR.parent / "shared" / "data" / "videos" / "squat" / "Sarvesh521__Rep-Right__Ayush.mp4"
 

@@ -33,7 +33,7 @@ from tests.browser.conftest import CHROMIUM, fake_camera_flags, start_app
 from tests.browser.live_check import bring_up_loopback, press_start
 from tests.browser.relay_check import RECORD_PEERS
 from wpa.paths import REPO_DIR
-from wpa.video import read_frames
+from wpa.media.video import read_frames
 
 DEFAULT_CLIP = REPO_DIR.parent / "shared" / "data" / "videos" / "squat" / "calimiro-ai__WorkoutTracker__squat_13.mp4"
 BITS = 10  # frame numbers 0..1023; between a white and a black reference block

@@ -29,7 +29,7 @@ private network namespace (`unshare -n`): WebRTC only connects there, on loopbac
   the users' own machines, yet here they share the server's cores: on two cores five of them take
   about a core, which real users' browsers never take from a server. So they run at
   --clients-niceness (default CLIENTS_NICENESS): after the server, still before the analysis
-  workers (wpa.priority.BACKGROUND_NICENESS). --clients-niceness 0 measures them as equals.
+  workers (wpa.serving.priority.BACKGROUND_NICENESS). --clients-niceness 0 measures them as equals.
 - repeated: one page uploads --repeat distinct real clips one after another (from clips.csv,
   round-robin over the exercises; distinct, since results are cached by content), reading the
   server's memory after each: does it grow without bound? Labels that differ from the folder's
@@ -75,9 +75,9 @@ from benchmarks.namespace import inside_namespace, rerun_in_namespace
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_app
 from tests.browser.live_check import bring_up_loopback
 from tests.media import write_y4m
-from wpa.inference import readable
+from wpa.recognition.inference import readable
 from wpa.paths import REPO_DIR
-from wpa.video import probe_video
+from wpa.media.video import probe_video
 
 SHARED = REPO_DIR.parent / "shared"
 VIDEOS = SHARED / "data" / "videos"

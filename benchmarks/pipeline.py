@@ -45,13 +45,14 @@ import torch
 
 from benchmarks.live_callback import DEFAULT_CLIP as LIVE_CLIP
 from benchmarks.live_callback import time_callback
-from wpa.analysis import analyze_video
-from wpa.features import raw_features
-from wpa.inference import classify_video
-from wpa.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, load_model
+from wpa.serving.analysis import analyze_video
+from wpa.recognition.features import raw_features
+from wpa.recognition.inference import classify_video
+from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, load_model
 from wpa.paths import DEFAULT_MODEL_DIR, REPO_DIR
-from wpa.pose import PoseEstimator, PoseSequence
-from wpa.video import probe_video, read_frames
+from wpa.poses.estimator import PoseEstimator
+from wpa.poses.sequence import PoseSequence
+from wpa.media.video import probe_video, read_frames
 
 DATA = REPO_DIR.parent / "shared" / "data" / "videos"
 CLIP_720P = "pull_up/calimiro-ai__WorkoutTracker__pull-up_7.mp4"
@@ -170,17 +171,17 @@ def extraction_folder(data: Path, scratch: Path) -> Path:
 
 def peak_rss_mb(clip: Path) -> float:
     """Peak resident memory of a fresh process doing what an analysis worker does for one upload of
-    `clip` (`benchmarks.upload_memory.upload`: the worker's process setup, `import wpa.processing`,
+    `clip` (`benchmarks.upload_memory.upload`: the worker's process setup, `import wpa.serving.processing`,
     the shipped model, `locate_files` and `make_files` into empty caches)."""
     return fresh_process_peak_rss_mb("from benchmarks.upload_memory import upload; upload(Path(sys.argv[1]))", clip)
 
 
 def import_rss_mb() -> float:
     """Peak resident memory of a fresh process that only gets ready to: the worker's process setup,
-    `import wpa.processing` and the shipped model."""
+    `import wpa.serving.processing` and the shipped model."""
     return fresh_process_peak_rss_mb(
-        "import wpa.processing; getattr(wpa.processing, 'prepare_worker_process', lambda: None)(); "
-        "from wpa.model import load_model; "
+        "import wpa.serving.processing; getattr(wpa.serving.processing, 'prepare_worker_process', lambda: None)(); "
+        "from wpa.recognition.model import load_model; "
         "from wpa.paths import DEFAULT_MODEL_DIR; load_model(DEFAULT_MODEL_DIR)", Path(os.devnull))
 
 

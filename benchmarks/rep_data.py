@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from wpa.dataset import ClipRef, extract_dataset
+from wpa.recognition.dataset import ClipRef, extract_dataset
 from wpa.paths import POSE_CACHE_DIR, REPO_DIR
-from wpa.pose import NUM_LANDMARKS, PoseOptions, PoseSequence
-from wpa.pose_cache import PoseCache
+from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
+from wpa.poses.cache import PoseCache
 
 SHARED_DIR = REPO_DIR.parent / "shared"
 COUNTIX_DIR = SHARED_DIR / "data" / "reps" / "countix-fitness"

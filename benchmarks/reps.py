@@ -9,7 +9,7 @@ other, both ways, and leave one exercise out on Countix-Fitness; the plain count
 on Countix-Fitness with the default settings (`RepConfig()`, what the app runs):
 
 - MAE = mean(|predicted − true| / true) and OBO = share of videos counted within ±1, overall and
-  per exercise, beside the plain counter (`wpa.reps.plain`) and the published anchors;
+  per exercise, beside the plain counter (`wpa.movement.reps.plain`) and the published anchors;
 - the streaming `RepCounter` fed the poses frame by frame, at 30 frames/s and at 15 (the Live
   page's rate): its running count at the last frame and its count after `finish()`, how long
   after a repetition ends it is counted, and its cost per frame; and on the real clips, how often
@@ -43,8 +43,8 @@ from benchmarks.reps_cross import (CrossResult, Score, add_arguments, cross_prot
                                    settings_text)
 from benchmarks.reps_cross import score as score_counts
 from wpa.paths import REPO_DIR
-from wpa.reps import RepConfig, RepCounter, count_repetitions
-from wpa.reps.plain import plain_count
+from wpa.movement.reps import RepConfig, RepCounter, count_repetitions
+from wpa.movement.reps.plain import plain_count
 
 SECTION = "## Repetition counting"
 # Published figures (MAE, OBO) quoted in issue 13; none of them is measured here.
@@ -197,14 +197,14 @@ def markdown(videos, skipped, offline, offline_types, baseline, streams, cross: 
         "Countix-Fitness with the default settings, what the app runs (`RepConfig()`), beside the plain "
         "counter and the published anchors (measured on their own data, RepCount-A, not here).")
     lines += ["| counter | MAE | OBO | |", "|---|---|---|---|",
-              f"| **wpa.reps**, offline (`count_repetitions`) | **{offline.mae:.3f}** | **{offline.obo:.3f}** "
+              f"| **wpa.movement.reps**, offline (`count_repetitions`) | **{offline.mae:.3f}** | **{offline.obo:.3f}** "
               "| measured here |"]
     for rate, stream in streams:
-        lines.append(f"| wpa.reps streaming (`RepCounter`) at {rate:g} frames/s: the count at the last frame | "
+        lines.append(f"| wpa.movement.reps streaming (`RepCounter`) at {rate:g} frames/s: the count at the last frame | "
                      f"{stream[0].mae:.3f} | {stream[0].obo:.3f} | measured here |")
         lines.append(f"| the same after `finish()`, which counts the last repetition as offline | "
                      f"{stream[1].mae:.3f} | {stream[1].obo:.3f} | measured here |")
-    lines.append(f"| plain counter (`wpa.reps.plain`): PCA of the smoothed landmarks, period from the "
+    lines.append(f"| plain counter (`wpa.movement.reps.plain`): PCA of the smoothed landmarks, period from the "
                  f"autocorrelation, peak picking | {baseline.mae:.3f} | {baseline.obo:.3f} | measured here |")
     lines += [f"| {name} | {mae:.3f} | {obo:.2f} | published |" for name, mae, obo in ANCHORS]
     lines += ["", "| exercise | videos | MAE | OBO |", "|---|---|---|---|"]

@@ -7,7 +7,7 @@ counted by its authors) and the real clips of ../shared/data counted by eye by u
 joined from clips of one exercise and one source). The counter's few settings (`GRID`) are chosen
 on one (best share within ±1, then lowest MAE) and the figures reported on the other, in both
 directions; and on Countix-Fitness, leave one exercise out: settings chosen on the seven others,
-reported on the one left out. The plain counter (`wpa.reps.plain`) is measured beside it on both.
+reported on the one left out. The plain counter (`wpa.movement.reps.plain`) is measured beside it on both.
 `python -m benchmarks.reps --write` puts these figures at the head of BENCHMARKS.md's section.
 """
 
@@ -24,8 +24,8 @@ import numpy as np
 
 from benchmarks.rep_data import COUNTIX_DIR, SHARED_DIR, TESTS_DIR, Video, load_countix, load_real
 from wpa.paths import POSE_CACHE_DIR
-from wpa.reps import RepConfig, count_repetitions
-from wpa.reps.plain import plain_count
+from wpa.movement.reps import RepConfig, count_repetitions
+from wpa.movement.reps.plain import plain_count
 
 # The settings chosen among (every combination): how many of a video's own periods a movement must
 # last to be drift, below what periodicity the plain counter's answer is taken, and how large a

@@ -3,7 +3,7 @@
     python -m benchmarks.upload_memory [--data DIR] [--seconds 30] [--top 15] [--keep FILE.bin]   (~2 minutes)
 
 A fresh process does what an analysis worker process does for one upload (`upload`: its process
-setup, `import wpa.processing`, the shipped model loaded, `locate_files` and `make_files` into
+setup, `import wpa.serving.processing`, the shipped model loaded, `locate_files` and `make_files` into
 empty caches) on the 720p clip of benchmarks.pipeline looped to --seconds, under
 `memray run --native`. Printed: the process's peak RSS as memray sampled it, and the memory
 allocated at the moment the most was (memray's high-water mark) split into parts — imports,
@@ -61,13 +61,13 @@ def part_of(python: set[tuple[str, str]], native: list[str]) -> str:
 
 def upload(clip: Path) -> None:
     """What an analysis worker process does for one upload of `clip`, into empty caches."""
-    import wpa.processing as processing
+    import wpa.serving.processing as processing
 
     getattr(processing, "prepare_worker_process", lambda: None)()  # absent before it was written: `before` figures
-    from wpa.inference import InferenceConfig
-    from wpa.model import load_model
+    from wpa.recognition.inference import InferenceConfig
+    from wpa.recognition.model import load_model
     from wpa.paths import DEFAULT_MODEL_DIR
-    from wpa.video import probe_video
+    from wpa.media.video import probe_video
 
     model = load_model(DEFAULT_MODEL_DIR)
     with tempfile.TemporaryDirectory() as caches:

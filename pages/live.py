@@ -1,7 +1,7 @@
 """Live page: the webcam streams to the server (streamlit-webrtc); every frame is classified and comes
 back with the skeleton and the exercise drawn on it.
 
-The work is `wpa.live.LiveSession`, one per browser session, kept in st.session_state; its
+The work is `wpa.serving.live.LiveSession`, one per browser session, kept in st.session_state; its
 `process_frame` runs in streamlit-webrtc's thread and never touches `st`. The panel beside the
 video reads the session's readings, the running repetition count and the sets log in a fragment
 that redraws itself twice a second.
@@ -14,13 +14,13 @@ and a stream that does not connect says why instead of spinning (`pages/live_con
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from wpa.charts import live_timeline_figure
+from wpa.media.charts import live_timeline_figure
 from wpa.errors import WpaError
-from wpa.form.feedback import cached_form_references
-from wpa.inference import NO_PERSON, UNKNOWN, readable
-from wpa.live import LiveReading, LiveSession, LiveSettings, LiveStats
+from wpa.movement.form.feedback import cached_form_references
+from wpa.recognition.inference import NO_PERSON, UNKNOWN, readable
+from wpa.serving.live import LiveReading, LiveSession, LiveSettings, LiveStats
 from wpa.serving import turn
-from wpa.sets import sets_csv
+from wpa.movement.sets import sets_csv
 
 from pages.live_connection import connection_status, relay_problem
 from pages.serving import guard_page, serving_settings, turn_credentials

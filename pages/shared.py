@@ -5,9 +5,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from wpa.inference import readable
-from wpa.model import ExerciseModel, load_model
-from wpa.store import ModelEntry, active_entry, list_models
+from wpa.recognition.inference import readable
+from wpa.recognition.model import ExerciseModel, load_model
+from wpa.serving.store import ModelEntry, active_entry, list_models
 
 
 APP_DIR = Path(__file__).resolve().parents[1]

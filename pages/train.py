@@ -1,6 +1,6 @@
 """Train page: train a model on your own exercise clips, watch it learn, save it, make it active.
 
-Training runs in a background job on the server (`wpa.jobs.BOARD`); the page shows snapshots of
+Training runs in a background job on the server (`wpa.serving.jobs.BOARD`); the page shows snapshots of
 it and keeps the job's id in the URL, so a refreshed page finds the same job instead of starting
 another.
 """
@@ -12,22 +12,22 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from wpa import disk
-from wpa.archive import unpack_dataset_zip
-from wpa.augment import AugmentConfig
-from wpa.charts import confusion_figure, learning_curves_figure
-from wpa.dataset import DatasetPreview, find_datasets, preview_clips, preview_folder, resolve_inside, scan_dataset
+from wpa.serving import disk
+from wpa.media.archive import unpack_dataset_zip
+from wpa.recognition.augment import AugmentConfig
+from wpa.media.charts import confusion_figure, learning_curves_figure
+from wpa.recognition.dataset import DatasetPreview, find_datasets, preview_clips, preview_folder, resolve_inside, scan_dataset
 from wpa.errors import WpaError
-from wpa.features import FEATURE_SETS
+from wpa.recognition.features import FEATURE_SETS
 from wpa.files import written_atomically
-from wpa.inference import readable
-from wpa.jobs import BOARD, DataSource, TrainingJob
-from wpa.model import load_model
+from wpa.recognition.inference import readable
+from wpa.serving.jobs import BOARD, DataSource, TrainingJob
+from wpa.recognition.model import load_model
 from wpa.paths import DATA_ROOTS, UPLOADS_DIR
-from wpa.store import (active_entry, active_model_name, delete_user_model, list_models, save_user_model,
+from wpa.serving.store import (active_entry, active_model_name, delete_user_model, list_models, save_user_model,
                        set_active_model)
-from wpa.table import read_landmarks_csv
-from wpa.train import TrainConfig
+from wpa.poses.table import read_landmarks_csv
+from wpa.recognition.train import TrainConfig
 
 from pages.serving import serving_settings, sign_in_form, sign_out_button, signed_in
 from pages.shared import inside_the_app

@@ -1,7 +1,7 @@
 """Upload page: a workout clip analysed frame by frame, its repetitions counted, shown as a timeline
 with the annotated video.
 
-The work happens in worker processes (`wpa.analysis_queue`), one clip at a time each; this page
+The work happens in worker processes (`wpa.serving.analysis_queue`), one clip at a time each; this page
 holds widgets and layout, and while its clip waits or is analysed it shows where it stands. A new
 upload, or leaving the page, reruns the script: Streamlit then raises inside the waiting loop and
 the clip's ticket is cancelled (the analysis stops unless another session waits for the same clip),
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from wpa.analysis import VideoAnalysis, read_analysis
-from wpa.analysis_queue import FAILED, QUEUE
-from wpa.charts import probabilities_figure, timeline_figure
+from wpa.serving.analysis import VideoAnalysis, read_analysis
+from wpa.serving.analysis_queue import FAILED, QUEUE
+from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
-from wpa.form.feedback import form_references, save_good_form
-from wpa.inference import InferenceConfig, readable
-from wpa.store import ModelEntry
-from wpa.video import VIDEO_EXTENSIONS
+from wpa.movement.form.feedback import form_references, save_good_form
+from wpa.recognition.inference import InferenceConfig, readable
+from wpa.serving.store import ModelEntry
+from wpa.media.video import VIDEO_EXTENSIONS
 
 from pages.serving import guard_page, serving_settings
 from pages.shared import choose_model, inside_the_app, shared_model, unsure_below

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wpa.augment import AugmentConfig
-from wpa.dataset import load_clips, with_groups
-from wpa.metrics import Evaluation
+from wpa.recognition.augment import AugmentConfig
+from wpa.recognition.dataset import load_clips, with_groups
+from wpa.recognition.metrics import Evaluation
 from wpa.paths import POSE_CACHE_DIR
-from wpa.train import TrainConfig, cross_validate
+from wpa.recognition.train import TrainConfig, cross_validate
 
 ORIGINAL = TrainConfig(feature_set="raw", mirror=False)
 SETUPS: dict[str, TrainConfig] = {

@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wpa.dataset import Clip, load_clips, with_groups
-from wpa.model import ExerciseModel, load_model
+from wpa.recognition.dataset import Clip, load_clips, with_groups
+from wpa.recognition.model import ExerciseModel, load_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
-from wpa.features import compute_features
-from wpa.pose import mirror_pose
-from wpa.train import TrainConfig, fold_of_each_clip, train_model
+from wpa.recognition.features import compute_features
+from wpa.poses.sequence import mirror_pose
+from wpa.recognition.train import TrainConfig, fold_of_each_clip, train_model
 
 SCORES = ("mean top probability", "energy", "centroid cosine", "Mahalanobis")
 

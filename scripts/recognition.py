@@ -29,14 +29,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import wpa.training_rows
-from wpa.countix import load_countix_clips
-from wpa.dataset import Clip, load_clips
-from wpa.features import compute_features
-from wpa.metrics import HeldOut, evaluate_probabilities
-from wpa.model import save_model
+import wpa.recognition.training_rows
+from wpa.recognition.countix import load_countix_clips
+from wpa.recognition.dataset import Clip, load_clips
+from wpa.recognition.features import compute_features
+from wpa.recognition.metrics import HeldOut, evaluate_probabilities
+from wpa.recognition.model import save_model
 from wpa.paths import POSE_CACHE_DIR
-from wpa.train import TrainConfig, _align, calibrate, fold_of_each_clip, train_model
+from wpa.recognition.train import TrainConfig, _align, calibrate, fold_of_each_clip, train_model
 
 # A variant is an acceptable answer when named as its shipped exercise (or called unknown).
 VARIANTS = {"hammer_curl": "biceps_curl", "incline_bench_press": "bench_press", "romanian_deadlift": "deadlift"}
@@ -78,7 +78,7 @@ def remember_features() -> None:
             remembered[key] = compute_features(pose, feature_set)
         return remembered[key]
 
-    wpa.training_rows.compute_features = features
+    wpa.recognition.training_rows.compute_features = features
 
 
 def kinds_of(clips: list[Clip], classes: tuple[str, ...], countix: set[str]) -> list[str]:

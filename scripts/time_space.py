@@ -9,7 +9,7 @@ every `--step` seconds, each with its time written on it, to check what the wave
         --columns 0.35 0.5 0.65 --rows 0.3 --step 0.5
 
 Writes `<stem>_ts.png` (one strip per column/row, labelled) and `<stem>_sheet.png` into `--out`.
-Frames are decoded upright with their true timestamps by wpa.video.read_frames. The images are
+Frames are decoded upright with their true timestamps by wpa.media.video.read_frames. The images are
 for looking at; keep them outside the repository (they are cut from data we may not commit).
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from wpa.errors import VideoError
-from wpa.video import read_frames
+from wpa.media.video import read_frames
 
 DECODE_MAX_SIDE_PX = 480  # enough to see a limb; keeps decoding cheap on long clips
 STRIP_HEIGHT_PX = 220

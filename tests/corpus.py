@@ -26,9 +26,9 @@ from tests.media import without_frame_data, write_video
 from tests.poses import random_pose
 from tests.test_dataset import original_layout_csv
 from tests.test_model import make_model
-from wpa.model import save_model
-from wpa.table import ORIGINAL_COLUMNS
-from wpa.video import read_frames
+from wpa.recognition.model import save_model
+from wpa.poses.table import ORIGINAL_COLUMNS
+from wpa.media.video import read_frames
 
 LANDSCAPE_CLIP = "push_up/krishnawin__FitCenter__push-up_1.mp4"
 

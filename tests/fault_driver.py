@@ -25,7 +25,7 @@ import torch
 
 import wpa.files
 from wpa import cli
-from wpa.store import set_active_model
+from wpa.serving.store import set_active_model
 
 
 def die() -> None:

@@ -69,7 +69,7 @@ def concatenate(clips: list[Path], path: Path, size=(640, 360), gap_s: float = 0
     seconds of black frames (nobody in them) between them: a workout that changes exercise."""
     import cv2
 
-    from wpa.video import read_frames
+    from wpa.media.video import read_frames
 
     width, height = size
     black = np.zeros((height, width, 3), np.uint8)
@@ -101,7 +101,7 @@ def write_y4m(clip: Path, path: Path, size=(640, 480), fps: int = 15) -> Path:
     """`clip` letterboxed to `size` as a raw .y4m file: what Chromium's fake camera plays (looped)."""
     import cv2
 
-    from wpa.video import read_frames
+    from wpa.media.video import read_frames
 
     width, height = size
     frames = list(read_frames(clip))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wpa.pose import NUM_LANDMARKS, PoseSequence
+from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 
 
 def random_pose(frames: int = 40, fps: float = 30.0, seed: int = 0, frame_size=(640, 480),

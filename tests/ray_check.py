@@ -20,11 +20,11 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tests.ray_cluster import LocalRayCluster, bring_up_loopback, ray_task_processes
-from wpa.dataset import extract_dataset, scan_dataset
+from wpa.recognition.dataset import extract_dataset, scan_dataset
 from wpa.errors import Cancelled
-from wpa.extraction import RayEngine
+from wpa.poses.extraction import RayEngine
 
-TASK = "extract_clip"  # the Ray task's name (wpa.extraction.extract_clip)
+TASK = "extract_clip"  # the Ray task's name (wpa.poses.extraction.extract_clip)
 
 
 def extract(data: Path, out: Path, address: str) -> subprocess.Popen:

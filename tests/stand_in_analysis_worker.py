@@ -1,4 +1,4 @@
-"""A stand-in for wpa.analysis_worker in the queue's tests: it speaks the same protocol, but each
+"""A stand-in for wpa.serving.analysis_worker in the queue's tests: it speaks the same protocol, but each
 "analysis" is a few sleeps with progress reports, so the tests control how long it takes.
 
     python tests/stand_in_analysis_worker.py LOG

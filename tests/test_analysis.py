@@ -17,19 +17,20 @@ from tests.media import concatenate, write_video
 from tests.poses import random_pose
 from tests.test_model import LABELS, make_model
 from tests.test_reps import phase_of, skeleton
-from wpa.analysis import VideoAnalysis, analyze_video
-from wpa.processing import SPLIT_MIN_S, CaptionsAsPosesArrive
-from wpa.annotate import H264Writer, draw_skeleton, frame_caption, pose_annotations, running_count
-from wpa.charts import probabilities_figure, timeline_figure
+from wpa.serving.analysis import VideoAnalysis, analyze_video
+from wpa.serving.processing import SPLIT_MIN_S, CaptionsAsPosesArrive
+from wpa.media.annotate import H264Writer, draw_skeleton, frame_caption, pose_annotations, running_count
+from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import VideoError
-from wpa.inference import InferenceConfig, Segment, count_segment_repetitions, predict_clip
-from wpa.model import load_model
+from wpa.recognition.inference import InferenceConfig, Segment, count_segment_repetitions, predict_clip
+from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
-from wpa.pose import PoseTrack, extract_pose
-from wpa.reps import Repetition
-from wpa.sets import SET_CHANGE_S, SetTracker
-from wpa.store import SHIPPED_NAME, list_models
-from wpa.video import VideoInfo, probe_video
+from wpa.poses.extract import extract_pose
+from wpa.poses.track import PoseTrack
+from wpa.movement.reps import Repetition
+from wpa.movement.sets import SET_CHANGE_S, SetTracker
+from wpa.serving.store import SHIPPED_NAME, list_models
+from wpa.media.video import VideoInfo, probe_video
 
 # Our by-eye counts of real clips (path relative to the shared data folder, reps, ...).
 REP_COUNTS = {Path(row["path"]).relative_to("data/videos").as_posix(): int(row["reps"]) for row in

@@ -17,13 +17,13 @@ import pytest
 
 from tests.conftest import REPO, SQUAT_CLIP
 from tests.media import write_video
-from wpa.analysis import read_analysis
-from wpa.analysis_queue import CANCELLED, CRASHED, DONE, FAILED, RUNNING, WAITING, AnalysisQueue
-from wpa.disk import BoundedFolder
-from wpa.inference import InferenceConfig
-from wpa.model import load_model
+from wpa.serving.analysis import read_analysis
+from wpa.serving.analysis_queue import CANCELLED, CRASHED, DONE, FAILED, RUNNING, WAITING, AnalysisQueue
+from wpa.serving.disk import BoundedFolder
+from wpa.recognition.inference import InferenceConfig
+from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
-from wpa.priority import BACKGROUND_NICENESS
+from wpa.serving.priority import BACKGROUND_NICENESS
 
 STAND_IN = REPO / "tests" / "stand_in_analysis_worker.py"
 
@@ -221,8 +221,8 @@ def test_the_real_worker_stops_a_cancelled_clip_leaving_nothing_half_written(que
 
 
 def test_a_status_says_where_the_clip_stands():
-    from wpa.analysis_queue import TicketStatus
-    from wpa.processing import AnalysisProgress
+    from wpa.serving.analysis_queue import TicketStatus
+    from wpa.serving.processing import AnalysisProgress
 
     assert TicketStatus(WAITING, 2, 41.6, None).text() == "Waiting for a free worker: 2 clips ahead of yours · about 42 s"
     assert TicketStatus(WAITING, 1, 9.0, None).text() == "Waiting for a free worker: 1 clip ahead of yours · about 9 s"
@@ -234,7 +234,7 @@ def test_a_status_says_where_the_clip_stands():
 
 
 def test_the_number_of_workers_is_a_setting(monkeypatch):
-    from wpa.analysis_queue import workers_setting
+    from wpa.serving.analysis_queue import workers_setting
     from wpa.errors import WpaError
 
     monkeypatch.delenv("WPA_ANALYSIS_WORKERS", raising=False)
@@ -254,8 +254,8 @@ def test_a_worker_whose_server_dies_stops_its_clip_and_ends(tmp_path, videos):
     server = (
         "import os, sys, time\n"
         "from pathlib import Path\n"
-        "from wpa.analysis_queue import AnalysisQueue\n"
-        "from wpa.model import load_model\n"
+        "from wpa.serving.analysis_queue import AnalysisQueue\n"
+        "from wpa.recognition.model import load_model\n"
         "from wpa.paths import DEFAULT_MODEL_DIR\n"
         "home = Path(sys.argv[1])\n"
         "queue = AnalysisQueue(workers=1, pose_cache_dir=home / 'poses', video_cache_dir=home / 'videos')\n"

@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import REPO, SQUAT_CLIP, USER_MODELS
 from tests.media import without_frame_data, write_video
 from tests.test_model import make_model
-from wpa.annotate import H264Writer
-from wpa.disk import annotated_videos
-from wpa.model import save_model
+from wpa.media.annotate import H264Writer
+from wpa.serving.disk import annotated_videos
+from wpa.recognition.model import save_model
 
 
 def app() -> AppTest:

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from wpa.archive import MAX_RATIO, unpack_dataset_zip
+from wpa.media.archive import MAX_RATIO, unpack_dataset_zip
 from wpa.errors import DatasetError
 
 

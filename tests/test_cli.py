@@ -12,9 +12,9 @@ import pytest
 from tests.conftest import REPO
 from tests.test_dataset import original_layout_csv
 from tests.test_reps import phase_of, skeleton
-from wpa.dataset import Clip
-from wpa.pose import NUM_LANDMARKS, PoseSequence
-from wpa.table import write_landmarks_table
+from wpa.recognition.dataset import Clip
+from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
+from wpa.poses.table import write_landmarks_table
 
 SHIPPED_CHECKS = {  # one real clip per exercise, from ../shared/data
     "squat": "squat/Sarvesh521__Rep-Right__Ayush.mp4",

@@ -17,8 +17,8 @@ from tests.conftest import DATASETS, REPO, USER_MODELS
 from tests.test_app import webrtc_calls  # noqa: F401 (a fixture: the Live page without a browser)
 from tests.corpus import DATA_CASES, MODEL_CASES, VIDEO_CASES, DataCase, VideoCase, broken_model
 from wpa import cli
-from wpa.inference import readable
-from wpa.store import set_active_model
+from wpa.recognition.inference import readable
+from wpa.serving.store import set_active_model
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ import pytest
 
 from tests.media import write_video
 from tests.poses import random_pose
-from wpa.dataset import (Clip, extract_dataset, is_clip_list, load_clips, read_cached_dataset, scan_clip_list,
+from wpa.recognition.dataset import (Clip, extract_dataset, is_clip_list, load_clips, read_cached_dataset, scan_clip_list,
                          scan_dataset, with_groups, write_manifest)
 from wpa.errors import DatasetError
-from wpa.features import compute_features
-from wpa.pose import LANDMARK_NAMES, PoseOptions
-from wpa.pose_cache import PoseCache
-from wpa.table import ORIGINAL_COLUMNS, read_landmarks_csv, write_landmarks_table
+from wpa.recognition.features import compute_features
+from wpa.poses.sequence import LANDMARK_NAMES, PoseOptions
+from wpa.poses.cache import PoseCache
+from wpa.poses.table import ORIGINAL_COLUMNS, read_landmarks_csv, write_landmarks_table
 
 
 def test_scan_lists_clips_by_class_and_warns(tmp_path):
@@ -68,7 +68,7 @@ def test_the_app_extracts_in_worker_processes_at_a_lower_priority(tmp_path, monk
     workers run below the server's priority (live streams come first)."""
     import subprocess
 
-    from wpa.extraction import LocalEngine, engine_for
+    from wpa.poses.extraction import LocalEngine, engine_for
 
     started = []
     real_popen = subprocess.Popen
@@ -85,7 +85,7 @@ def test_the_app_extracts_in_worker_processes_at_a_lower_priority(tmp_path, monk
     assert isinstance(engine, LocalEngine)
     extraction = extract_dataset(scan_dataset(tmp_path / "data").clips, tmp_path / "cache", engine=engine)
     assert len(extraction.clips) == 1 and len(extraction.clips[0].pose) == 5
-    assert started == [[*started[0][:3], "--niceness", "7"]] and started[0][1:3] == ["-m", "wpa.extraction_worker"]
+    assert started == [[*started[0][:3], "--niceness", "7"]] and started[0][1:3] == ["-m", "wpa.poses.extraction_worker"]
     # Everything cached: nothing to extract, no worker started.
     again = extract_dataset(scan_dataset(tmp_path / "data").clips, tmp_path / "cache", engine=engine)
     assert again.reused == 1 and len(started) == 1

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from wpa import disk
-from wpa.archive import unpack_dataset_zip
-from wpa.disk import BoundedFolder, DiskFullError, DiskLimitError, DiskLimits, GB
+from wpa.serving import disk
+from wpa.media.archive import unpack_dataset_zip
+from wpa.serving.disk import BoundedFolder, DiskFullError, DiskLimitError, DiskLimits, GB
 from wpa.errors import WpaError
 
 
@@ -42,8 +42,8 @@ def test_eviction_keeps_the_folder_under_its_limit_in_order_of_last_use(tmp_path
 
 def test_a_pose_cache_hit_counts_as_a_use(tmp_path):
     from tests.poses import random_pose
-    from wpa.pose import PoseOptions
-    from wpa.pose_cache import PoseCache
+    from wpa.poses.sequence import PoseOptions
+    from wpa.poses.cache import PoseCache
 
     cache = PoseCache(tmp_path, PoseOptions())
     for key in ("first", "second"):

@@ -18,11 +18,11 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import REPO, SQUAT_CLIP, USER_MODELS
 from tests.poses import random_pose
 from tests.test_model import make_model
-from wpa.analysis import analyze_video
-from wpa.dataset import Clip
-from wpa.model import load_model
-from wpa.store import active_entry, active_model_name, list_models, save_user_model, set_active_model
-from wpa.table import write_landmarks_table
+from wpa.serving.analysis import analyze_video
+from wpa.recognition.dataset import Clip
+from wpa.recognition.model import load_model
+from wpa.serving.store import active_entry, active_model_name, list_models, save_user_model, set_active_model
+from wpa.poses.table import write_landmarks_table
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
@@ -104,7 +104,7 @@ def test_making_a_model_active_killed(store):
 
 
 def test_a_damaged_pose_cache_entry_of_an_upload_is_found_again(videos, tmp_path):
-    from wpa.model import load_model as load
+    from wpa.recognition.model import load_model as load
     from wpa.paths import DEFAULT_MODEL_DIR
 
     model = load(DEFAULT_MODEL_DIR)

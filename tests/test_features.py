@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from tests.poses import random_pose, with_landmarks
-from wpa.augment import rotate_view
-from wpa.features import (BODY_DIM, DEFAULT_FEATURE_SET, FEATURE_SETS, JOINT_ANGLES, body_coordinates,
+from wpa.recognition.augment import rotate_view
+from wpa.recognition.features import (BODY_DIM, DEFAULT_FEATURE_SET, FEATURE_SETS, JOINT_ANGLES, body_coordinates,
                           compute_features, joint_angles, trailing_statistics)
-from wpa.pose import MIRROR_INDEX, PoseSequence, mirror_pose
+from wpa.poses.sequence import MIRROR_INDEX, PoseSequence, mirror_pose
 
 
 @pytest.mark.parametrize("name", sorted(FEATURE_SETS))

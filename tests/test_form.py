@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 
 from wpa.cli import main
-from wpa.form import FormError, FormProfile, fit_profile, form_units, judge_pose
-from wpa.form.cues import describe, unit_cues
-from wpa.form.layouts import (COCO18_TO_MEDIAPIPE, exercise_correction_clips, mediapipe17_clip, openpose18_clip,
+from wpa.movement.form import FormError, FormProfile, fit_profile, form_units, judge_pose
+from wpa.movement.form.cues import describe, unit_cues
+from wpa.poses.layouts import (COCO18_TO_MEDIAPIPE, exercise_correction_clips, mediapipe17_clip, openpose18_clip,
                               openpose18_table_clips)
-from wpa.form.measures import FRAME_MEASURES, MEASURE_NAMES, MEASURES, frame_measures, visible_points
-from wpa.form.references import (fit_references, load_references, load_user_profile, save_references,
+from wpa.movement.form.measures import FRAME_MEASURES, MEASURE_NAMES, MEASURES, frame_measures, visible_points
+from wpa.movement.form.references import (fit_references, load_references, load_user_profile, save_references,
                                  save_user_profile)
-from wpa.pose import LANDMARK_NAMES, PoseSequence
-from wpa.reps import Repetition
-from wpa.table import read_landmarks_csv
+from wpa.poses.sequence import LANDMARK_NAMES, PoseSequence
+from wpa.movement.reps import Repetition
+from wpa.poses.table import read_landmarks_csv
 
 FPS = 30.0
 
@@ -197,7 +197,7 @@ def test_unit_cues_are_few_and_from_different_parts():
 
 
 def test_references_are_tied_to_the_model_weights(tmp_path):
-    from wpa.dataset import Clip
+    from wpa.recognition.dataset import Clip
     (tmp_path / "model.json").write_text(json.dumps({"weights_sha256": "abc", "labels": ["curl"]}))
     references = fit_references([Clip("curl/a", "curl", curl()), Clip("curl/b", "curl", curl(seed=1))])
     save_references(references, tmp_path)
@@ -337,7 +337,7 @@ def shared_form():
 
 def test_a_model_saved_from_the_train_page_keeps_its_references(tmp_path):
     from tests.test_model import LABELS, make_model
-    from wpa.store import save_user_model
+    from wpa.serving.store import save_user_model
     references = {LABELS[0]: fit_profile([curl()])}
     path = save_user_model(make_model(), "with form", user_dir=tmp_path, form_references=references)
     assert set(load_references(path)) == {LABELS[0]}

@@ -9,10 +9,10 @@ import numpy as np
 
 from tests.test_form import FPS, _pose, curl, fit_profile, plank
 from wpa.cli import main
-from wpa.inference import ClipPrediction, Segment
-from wpa.form.references import save_references
-from wpa.pose import PoseSequence
-from wpa.reps import Repetition
+from wpa.recognition.inference import ClipPrediction, Segment
+from wpa.movement.form.references import save_references
+from wpa.poses.sequence import PoseSequence
+from wpa.movement.reps import Repetition
 
 
 # --- feedback on a classified clip ------------------------------------------------------------
@@ -27,7 +27,7 @@ def _prediction(pose: PoseSequence, label: str, repetitions: tuple) -> ClipPredi
 
 
 def test_each_repetition_of_a_segment_is_judged_and_the_worst_marked(tmp_path):
-    from wpa.form.feedback import Reference, form_record, segment_forms, worst_repetitions
+    from wpa.movement.form.feedback import Reference, form_record, segment_forms, worst_repetitions
     references = {"curl": Reference(fit_profile([curl(seed=s) for s in range(4)]), "the model's")}
     good, bad = curl(reps=3, seed=20), curl(reps=2, lean_deg=30, seed=21)
     pose = _pose(np.concatenate([good.landmarks, bad.landmarks]), np.arange(len(good) + len(bad)) / FPS)
@@ -44,7 +44,7 @@ def test_each_repetition_of_a_segment_is_judged_and_the_worst_marked(tmp_path):
 
 
 def test_a_segment_without_repetitions_is_not_judged_against_repetitions():
-    from wpa.form.feedback import Reference, segment_forms
+    from wpa.movement.form.feedback import Reference, segment_forms
     references = {"curl": Reference(fit_profile([curl(seed=s) for s in range(2)]), "the model's")}
     pose = curl(seed=3)
     assert segment_forms(_prediction(pose, "curl", ()), pose, references) == (None,)
@@ -54,7 +54,7 @@ def test_a_segment_without_repetitions_is_not_judged_against_repetitions():
 
 
 def test_my_good_form_replaces_the_models_reference(tmp_path):
-    from wpa.form.feedback import form_references, forget_good_form, save_good_form
+    from wpa.movement.form.feedback import form_references, forget_good_form, save_good_form
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     (model_dir / "model.json").write_text(json.dumps({"weights_sha256": "w", "labels": ["curl"]}))
@@ -72,8 +72,8 @@ def test_my_good_form_replaces_the_models_reference(tmp_path):
 
 
 def test_live_shows_a_cue_after_a_leaning_repetition_for_a_few_seconds():
-    from wpa.form.feedback import Reference
-    from wpa.form.live import LiveForm
+    from wpa.movement.form.feedback import Reference
+    from wpa.movement.form.live import LiveForm
     live = LiveForm({"curl": Reference(fit_profile([curl(seed=s) for s in range(4)]), "the model's")}, show_s=3.0)
     good, bad = curl(reps=2, seed=30), curl(reps=1, lean_deg=30, seed=31)
     frames = np.concatenate([good.landmarks, bad.landmarks])
@@ -92,15 +92,15 @@ def test_live_shows_a_cue_after_a_leaning_repetition_for_a_few_seconds():
 
 
 def test_a_cue_is_drawn_on_the_frame():
-    from wpa.form.live import draw_cue
+    from wpa.movement.form.live import draw_cue
     image = np.full((480, 640, 3), 200, np.uint8)
     draw_cue(image, "torso leans back 25° more than in good reps")
     assert (image[380:450] != 200).any() and (image[:300] == 200).all() and (image[-20:] == 200).all()
 
 
 def test_classify_json_has_form_per_segment(tmp_path, capsys):
-    from wpa.dataset import Clip
-    from wpa.table import write_landmarks_table
+    from wpa.recognition.dataset import Clip
+    from wpa.poses.table import write_landmarks_table
     pose = curl(reps=5)
     landmarks = np.where(np.isnan(pose.landmarks), pose.landmarks[:, 23:24], pose.landmarks)  # every landmark there
     pose = PoseSequence(landmarks, np.zeros((len(pose), 33, 3), np.float32), pose.timestamps_s, FPS, (640, 480))
@@ -114,8 +114,8 @@ def test_classify_json_has_form_per_segment(tmp_path, capsys):
 
 def test_uploads_files_and_tables_carry_form(tmp_path):
     from types import SimpleNamespace
-    from wpa.analysis import VideoAnalysis
-    from wpa.form.feedback import Reference, segment_forms
+    from wpa.serving.analysis import VideoAnalysis
+    from wpa.movement.form.feedback import Reference, segment_forms
     references = {"curl": Reference(fit_profile([curl(seed=s) for s in range(4)]), "the model's")}
     pose = curl(reps=3, lean_deg=30, seed=40)
     prediction = _prediction(pose, "curl", tuple(Repetition(2.0 * i, 2.0 * i + 2.0) for i in range(3)))

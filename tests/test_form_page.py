@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
 from tests.test_analysis import REPS_CLIP
-from wpa.form.references import USER_FORM_DIR, user_profile_path
+from wpa.movement.form.references import USER_FORM_DIR, user_profile_path
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:

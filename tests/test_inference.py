@@ -8,10 +8,10 @@ import pytest
 from tests.poses import random_pose
 from tests.test_model import LABELS, make_model
 from tests.test_reps import phase_of, sequence, skeleton
-from wpa.inference import (NO_PERSON, UNKNOWN, InferenceConfig, Segment, count_segment_repetitions,
+from wpa.recognition.inference import (NO_PERSON, UNKNOWN, InferenceConfig, Segment, count_segment_repetitions,
                            counting_stretches, find_segments, label_frames, predict_clip, smooth_probabilities)
-from wpa.reps import count_repetitions
-from wpa.pose import PoseSequence
+from wpa.movement.reps import count_repetitions
+from wpa.poses.sequence import PoseSequence
 
 
 def test_smoothing_removes_a_one_frame_flicker_and_keeps_gaps():

@@ -1,7 +1,7 @@
 """Background training jobs: cancelling while poses are extracted, and failing with a message."""
 
-from wpa.jobs import JobBoard, DataSource
-from wpa.train import TrainConfig
+from wpa.serving.jobs import JobBoard, DataSource
+from wpa.recognition.train import TrainConfig
 
 
 def test_cancel_during_extraction(small_dataset, tmp_path):
@@ -32,12 +32,12 @@ def test_a_job_extracts_on_the_ray_cluster_the_server_names(small_dataset, tmp_p
     fails the job with a message saying so (the cluster itself is tested in test_ray_engine.py)."""
     import socket
 
-    import wpa.jobs
+    import wpa.serving.jobs
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
-    monkeypatch.setattr(wpa.jobs, "RAY_ADDRESS", address)
+    monkeypatch.setattr(wpa.serving.jobs, "RAY_ADDRESS", address)
     job = JobBoard().start("on a cluster", DataSource(small_dataset), TrainConfig(epochs=1), cache_dir=tmp_path / "c")
     assert job.extraction_where == f"on the Ray cluster at {address}"
     assert job.wait(timeout=120)
@@ -46,27 +46,27 @@ def test_a_job_extracts_on_the_ray_cluster_the_server_names(small_dataset, tmp_p
 
 
 def test_a_job_on_uploaded_data_holds_it_until_the_job_ends(monkeypatch):
-    """Uploaded data cannot be evicted from under a running job (wpa.disk); it can once the job ends."""
+    """Uploaded data cannot be evicted from under a running job (wpa.serving.disk); it can once the job ends."""
     import threading
 
-    import wpa.jobs
+    import wpa.serving.jobs
     from tests.poses import random_pose
     from tests.test_dataset import original_layout_csv
-    from wpa import disk
+    from wpa.serving import disk
     from wpa.paths import UPLOADS_DIR
 
     UPLOADS_DIR.mkdir(parents=True, exist_ok=True)
     path = original_layout_csv(UPLOADS_DIR / "job-lease-test.csv", [("squat", random_pose(frames=30, seed=1)),
                                                                     ("plank", random_pose(frames=30, seed=2))])
     reading, go_on = threading.Event(), threading.Event()
-    real_read = wpa.jobs.read_landmarks_csv
+    real_read = wpa.serving.jobs.read_landmarks_csv
 
     def read_when_told(source):
         reading.set()
         assert go_on.wait(timeout=60)
         return real_read(source)
 
-    monkeypatch.setattr(wpa.jobs, "read_landmarks_csv", read_when_told)
+    monkeypatch.setattr(wpa.serving.jobs, "read_landmarks_csv", read_when_told)
     job = JobBoard().start("on an upload", DataSource(path), TrainConfig(epochs=1))
     assert reading.wait(timeout=60)
     assert disk.uploads().in_use(path) and job.snapshot().running

@@ -12,10 +12,10 @@ from benchmarks.live_callback import camera_frames
 from tests.conftest import SQUAT_CLIP
 from tests.test_model import make_model
 from tests.test_reps import FPS, phase_of, skeleton
-from wpa.inference import NO_PERSON, UNKNOWN
-from wpa.live import LiveSession, LiveSettings
-from wpa.sets import AWAY_S, SET_CHANGE_S, UNSURE_CHANGE_S, SetTracker, WorkoutSet, sets_csv
-from wpa.model import load_model
+from wpa.recognition.inference import NO_PERSON, UNKNOWN
+from wpa.serving.live import LiveSession, LiveSettings
+from wpa.movement.sets import AWAY_S, SET_CHANGE_S, UNSURE_CHANGE_S, SetTracker, WorkoutSet, sets_csv
+from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
 
 

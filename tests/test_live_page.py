@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import REPO
 from tests.test_app import webrtc_calls  # noqa: F401 (a fixture: the Live page without a browser)
 from tests.test_reps import FPS, phase_of, skeleton
-from wpa.live import LiveReading
+from wpa.serving.live import LiveReading
 
 
 def stream_squats(session, seconds: float) -> None:

@@ -4,7 +4,7 @@ share of clips a model's threshold would call unknown."""
 import numpy as np
 import pytest
 
-from wpa.metrics import HeldOut, calibrate_unknown_threshold, evaluate_probabilities, frame_durations
+from wpa.recognition.metrics import HeldOut, calibrate_unknown_threshold, evaluate_probabilities, frame_durations
 
 LABELS = ("a", "b")
 

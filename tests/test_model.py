@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-import wpa.model as model_module
+import wpa.recognition.model as model_module
 from tests.poses import random_pose
 from wpa.errors import ModelError
-from wpa.features import DEFAULT_FEATURE_SET, compute_features, feature_dim
-from wpa.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, load_model, save_model
-from wpa.pose import mirror_pose
+from wpa.recognition.features import DEFAULT_FEATURE_SET, compute_features, feature_dim
+from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, load_model, save_model
+from wpa.poses.sequence import mirror_pose
 
 LABELS = ("plank", "push_up", "squat")
 

@@ -10,8 +10,10 @@ from tests.conftest import SQUAT_CLIP
 from tests.media import concatenate, write_image
 from wpa.errors import PoseModelError
 from wpa.paths import DEFAULT_POSE_MODEL
-from wpa.pose import PoseEstimator, PoseOptions, extract_pose
-from wpa.video import read_frames
+from wpa.poses.estimator import PoseEstimator
+from wpa.poses.extract import extract_pose
+from wpa.poses.sequence import PoseOptions
+from wpa.media.video import read_frames
 
 
 def test_the_shipped_pose_model_is_in_the_repository():
@@ -88,7 +90,7 @@ def test_stderr_comes_back_after_overlapping_silences():
     import os
     import threading
 
-    from wpa.pose import _native_logs_silenced
+    from wpa.poses.estimator import native_logs_silenced
 
     def identity():
         status = os.fstat(2)
@@ -98,14 +100,14 @@ def test_stderr_comes_back_after_overlapping_silences():
     a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
 
     def first():
-        with _native_logs_silenced():
+        with native_logs_silenced():
             a_in.set()
             b_in.wait(5)
         a_out.set()
 
     def second():
         a_in.wait(5)
-        with _native_logs_silenced():
+        with native_logs_silenced():
             b_in.set()
             a_out.wait(5)
 

@@ -14,9 +14,9 @@ from tests.conftest import REPO
 from tests.media import write_video
 from tests.poses import random_pose
 from wpa import cli
-from wpa.dataset import Clip, ClipRef, ExtractionProgress
+from wpa.recognition.dataset import Clip, ClipRef, ExtractionProgress
 from wpa.progress import Progress
-from wpa.table import write_landmarks_table
+from wpa.poses.table import write_landmarks_table
 
 
 def wpa(*args) -> subprocess.CompletedProcess:

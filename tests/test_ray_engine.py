@@ -13,10 +13,11 @@ import pytest
 
 from tests.conftest import REPO, SQUAT_CLIP
 from tests.media import write_video
-from wpa.dataset import CACHE_SUBDIR, read_cached_dataset
-from wpa.extraction import extract_clip
-from wpa.pose import PoseOptions, extract_pose
-from wpa.pose_cache import pose_from_arrays
+from wpa.recognition.dataset import CACHE_SUBDIR, read_cached_dataset
+from wpa.poses.extraction import extract_clip
+from wpa.poses.extract import extract_pose
+from wpa.poses.sequence import PoseOptions
+from wpa.poses.cache import pose_from_arrays
 
 pytest.importorskip("ray", reason="Ray is in requirements-dev.txt")
 

@@ -12,15 +12,15 @@ from torch import nn
 
 from tests.poses import random_pose
 from tests.test_cli import wpa
-from wpa.countix import load_countix_clips, pose_from_box_array
-from wpa.dataset import Clip
+from wpa.recognition.countix import load_countix_clips, pose_from_box_array
+from wpa.recognition.dataset import Clip
 from wpa.errors import DatasetError
-from wpa.features import FEATURE_SETS, box_stretched, compute_features
-from wpa.model import load_model
+from wpa.recognition.features import FEATURE_SETS, box_stretched, compute_features
+from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
-from wpa.table import WORLD_COLUMNS, write_landmarks_table
-from wpa.train import TrainConfig, check_clips, row_losses, train_model
-from wpa.training_rows import OTHER, training_rows
+from wpa.poses.table import WORLD_COLUMNS, write_landmarks_table
+from wpa.recognition.train import TrainConfig, check_clips, row_losses, train_model
+from wpa.recognition.training_rows import OTHER, training_rows
 
 QUICK = TrainConfig(epochs=4, patience=4)
 

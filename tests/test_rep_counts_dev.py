@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO, SHARED_DATA
-from wpa.video import probe_video
+from wpa.media.video import probe_video
 
 TESTS = Path(__file__).parent
 COUNTS = TESTS / "rep_counts_dev.csv"

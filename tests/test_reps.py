@@ -1,4 +1,4 @@
-"""Repetition counting (wpa.reps) on synthetic skeletons whose movement is known exactly.
+"""Repetition counting (wpa.movement.reps) on synthetic skeletons whose movement is known exactly.
 
 A standing skeleton in a 640 × 480 frame does squats, arm raises or alternating raises: every
 repetition is one turn of a phase, so the true count (and each repetition's start and end) is
@@ -14,8 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from wpa.pose import NUM_LANDMARKS, PoseSequence
-from wpa.reps import (BODY, RepConfig, RepCount, RepCounter, Repetition, count_landmarks, count_repetitions,
+from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
+from wpa.movement.reps import (BODY, RepConfig, RepCount, RepCounter, Repetition, count_landmarks, count_repetitions,
                       pose_signal)
 
 FPS = 30.0

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from wpa.analysis import analyze_video
-from wpa.model import load_model
+from wpa.serving.analysis import analyze_video
+from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
 
 TRUTH = Path(__file__).with_name("rep_counts.csv")

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import REPO
 from tests.media import write_video
 
-SOURCES = sorted([*(REPO / "wpa").glob("*.py"), *(REPO / "pages").glob("*.py"), REPO / "streamlit_app.py"])
+SOURCES = sorted([*(REPO / "wpa").rglob("*.py"), *(REPO / "pages").glob("*.py"), REPO / "streamlit_app.py"])
 UNSAFE_MODULES = {"pickle", "cPickle", "joblib", "dill", "cloudpickle", "shelve", "marshal"}
 
 
@@ -85,7 +85,7 @@ def test_the_upload_limit_is_set_and_stated():
 
 
 def test_the_data_folder_a_user_types_stays_inside_the_offered_roots(tmp_path):
-    from wpa.dataset import resolve_inside
+    from wpa.recognition.dataset import resolve_inside
     from wpa.errors import DatasetError
 
     root = tmp_path / "datasets"

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO, USER_MODELS
 from tests.test_app import webrtc_calls  # noqa: F401 (a fixture: the Live page without a browser)
-from wpa.jobs import BOARD
-from wpa.store import active_model_name, list_models, set_active_model
+from wpa.serving.jobs import BOARD
+from wpa.serving.store import active_model_name, list_models, set_active_model
 
 PASSWORD = "correct horse battery staple"
 WRITE_BUTTONS = {"Start training", "Make active", "Delete", "Save model", "Cancel training"}

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from tests.poses import random_pose
-from wpa.dataset import Clip
+from wpa.recognition.dataset import Clip
 from wpa.errors import DatasetError
-from wpa.features import compute_features
-from wpa.pose import mirror_pose
-from wpa.augment import AugmentConfig
-from wpa.train import TrainConfig, check_clips, cross_validate, fold_of_each_clip, split_by_group, train_model
-from wpa.training_rows import balancing_weights as _balancing_weights, training_rows as _training_rows
+from wpa.recognition.features import compute_features
+from wpa.poses.sequence import mirror_pose
+from wpa.recognition.augment import AugmentConfig
+from wpa.recognition.train import TrainConfig, check_clips, cross_validate, fold_of_each_clip, split_by_group, train_model
+from wpa.recognition.training_rows import balancing_weights as _balancing_weights, training_rows as _training_rows
 
 QUICK = TrainConfig(epochs=3, patience=3)
 
@@ -81,8 +81,8 @@ def test_early_stopping_watches_validation_loss_and_keeps_the_best_weights(small
     assert len(losses) == best + 1 + config.patience
     assert result.history[best].best
     # The kept weights are those of the best epoch: their validation loss is the minimum.
-    from wpa.train import _validate
-    from wpa.training_rows import validation_views as _validation_views
+    from wpa.recognition.train import _validate
+    from wpa.recognition.training_rows import validation_views as _validation_views
     views = _validation_views([c for c in small_clips if c.clip_id in result.val_clips], result.model.labels,
                               config, result.model.scaler)
     assert _validate(result.model.network, views)[0] == pytest.approx(losses[best], rel=1e-5)

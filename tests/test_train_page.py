@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import DATASETS, REPO, USER_MODELS
 from tests.poses import random_pose
 from tests.test_dataset import original_layout_csv
-from wpa.jobs import BOARD
-from wpa.store import active_model_name, set_active_model
+from wpa.serving.jobs import BOARD
+from wpa.serving.store import active_model_name, set_active_model
 
 
 def train_page() -> AppTest:
@@ -183,7 +183,7 @@ def test_the_page_and_the_cli_train_the_same_model(small_dataset, small_clips, t
 
 
 def test_the_page_shows_how_full_each_bounded_folder_is():
-    from wpa import disk
+    from wpa.serving import disk
 
     at = train_page()
     assert not at.exception
@@ -195,7 +195,7 @@ def test_the_page_shows_how_full_each_bounded_folder_is():
 
 
 def test_an_uploaded_csv_is_kept_while_the_page_shows_it(tmp_path):
-    from wpa import disk
+    from wpa.serving import disk
     from wpa.paths import UPLOADS_DIR
 
     path = original_layout_csv(tmp_path / "l.csv", [("squat", random_pose(frames=30, seed=1)),
@@ -209,7 +209,7 @@ def test_an_uploaded_csv_is_kept_while_the_page_shows_it(tmp_path):
 
 
 def test_an_upload_larger_than_the_uploads_limit_is_refused(tmp_path, monkeypatch):
-    from wpa import disk
+    from wpa.serving import disk
 
     monkeypatch.setattr(disk, "limits", lambda: disk.DiskLimits(uploads=1024))
     path = original_layout_csv(tmp_path / "l.csv", [("squat", random_pose(frames=30, seed=1)),

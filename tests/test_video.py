@@ -8,7 +8,7 @@ import pytest
 
 from tests.media import write_image, write_video
 from wpa.errors import VideoError
-from wpa.video import probe_video, read_ahead, read_frames
+from wpa.media.video import probe_video, read_ahead, read_frames
 
 FORMATS = [
     ("clip.mp4", "libx264", {}),

@@ -21,23 +21,23 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from wpa.augment import AugmentConfig
+from wpa.recognition.augment import AugmentConfig
 from wpa.cli_text import evaluation_text, prediction_text
-from wpa.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, is_clip_list, load_clips,
+from wpa.recognition.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, is_clip_list, load_clips,
                          scan_clip_list, scan_dataset, with_groups, write_manifest)
 from wpa.errors import WpaError
-from wpa.extraction import ExtractionEngine, engine_for
-from wpa.features import DEFAULT_FEATURE_SET, FEATURE_SETS
-from wpa.form.cli import add_form_commands, form_record, form_references
-from wpa.inference import (InferenceConfig, classify_video, clip_warnings,
+from wpa.poses.extraction import ExtractionEngine, engine_for
+from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
+from wpa.movement.form.cli import add_form_commands, form_record, form_references
+from wpa.recognition.inference import (InferenceConfig, classify_video, clip_warnings,
                            count_segment_repetitions, predict_clip)
-from wpa.model import load_model, save_model
+from wpa.recognition.model import load_model, save_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR, RAY_ADDRESS
-from wpa.pose import PoseOptions
+from wpa.poses.sequence import PoseOptions
 from wpa.progress import Progress
-from wpa.table import ASSUMED_FPS, read_landmarks_csv, write_landmarks_table
-from wpa.train import BALANCING, EpochReport, TrainConfig, calibrate, cross_validate, evaluate_model, train_model
-from wpa.video import probe_video
+from wpa.poses.table import ASSUMED_FPS, read_landmarks_csv, write_landmarks_table
+from wpa.recognition.train import BALANCING, EpochReport, TrainConfig, calibrate, cross_validate, evaluate_model, train_model
+from wpa.media.video import probe_video
 
 
 # All progress of the command being run; main() sets whether it is quiet.
@@ -178,7 +178,7 @@ def _classify_one_video(video: Path, model, config: InferenceConfig, args: argpa
 
 
 def _classify_table(table: Path, model, config: InferenceConfig, references: dict) -> list[dict[str, Any]]:
-    """One record per clip of a landmarks table (`wpa.table.read_landmarks_csv`): the poses are
+    """One record per clip of a landmarks table (`wpa.poses.table.read_landmarks_csv`): the poses are
     already there, so only the model, the repetition counter and form feedback run."""
     started = time.monotonic()
     try:

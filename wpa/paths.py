@@ -42,7 +42,7 @@ UPLOADS_DIR = DATA_DIR / "uploads"
 DATA_ROOTS = tuple(Path(p) for p in os.environ.get("WPA_DATA_ROOTS", str(DATA_DIR / "datasets")).split(os.pathsep) if p)
 
 # The Ray cluster the Train page extracts poses on (`auto`, or HOST:PORT of its head; see
-# wpa.extraction.RayEngine); unset, poses are extracted on this machine.
+# wpa.poses.extraction.RayEngine); unset, poses are extracted on this machine.
 RAY_ADDRESS = os.environ.get("WPA_RAY_ADDRESS") or None
 
 

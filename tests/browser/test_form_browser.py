@@ -2,7 +2,7 @@
 score and cue against the shipped model's references (models/default/form.json)."""
 
 from tests.browser.test_upload_browser import RESULT_TIMEOUT_MS, REPS_CLIP, open_upload_page
-from wpa.form.references import load_references
+from wpa.movement.form.references import load_references
 from wpa.paths import DEFAULT_MODEL_DIR
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.conftest import SQUAT_CLIP
-from wpa.store import set_active_model
+from wpa.serving.store import set_active_model
 
 
 @pytest.fixture

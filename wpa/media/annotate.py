@@ -1,0 +1,180 @@
+"""The annotated video: skeleton, current exercise and running repetition count drawn on every
+frame, encoded as an H.264 MP4 (yuv420p, moov atom first) — the one format every browser plays."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from wpa.media.colors import color_for, rgb
+from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
+from wpa.poses.sequence import POSE_CONNECTIONS, PoseSequence
+from wpa.movement.reps import reps_text
+from wpa.movement.sets import SetTracker
+from wpa.media.video import read_frames
+
+RENDER_MAX_SIDE = 720  # the annotated video is for watching in a page, not for archiving
+MIN_VISIBILITY = 0.3  # landmarks MediaPipe is this unsure of are not drawn
+LEFT_COLOR, RIGHT_COLOR, MIDDLE_COLOR = (255, 140, 0), (0, 170, 255), (235, 235, 235)
+_LEFT = frozenset({1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31})
+_RIGHT = frozenset({4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32})
+
+
+class H264Writer:
+    """Encode RGB frames, each with its own timestamp, into an MP4 browsers can play."""
+
+    def __init__(self, path: str | Path, width: int, height: int, crf: int = 23, preset: str = "veryfast"):
+        self.width, self.height = width - width % 2, height - height % 2  # yuv420p wants even sizes
+        self._container = av.open(str(path), "w", options={"movflags": "+faststart"})
+        self._stream = self._container.add_stream("libx264", rate=30)
+        self._stream.width, self._stream.height, self._stream.pix_fmt = self.width, self.height, "yuv420p"
+        self._stream.codec_context.time_base = Fraction(1, 1000)  # pts in milliseconds: true timing
+        self._stream.options = {"crf": str(crf), "preset": preset}
+        self._last_pts = -1
+
+    def write(self, rgb_frame: np.ndarray, timestamp_s: float) -> None:
+        """Add one frame (H, W, 3) uint8 shown at `timestamp_s`."""
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb_frame[: self.height, : self.width]), format="rgb24")
+        frame.pts = self._last_pts = max(round(timestamp_s * 1000), self._last_pts + 1)
+        frame.time_base = Fraction(1, 1000)
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file."""
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+
+    def __enter__(self) -> H264Writer:
+        return self
+
+    def __exit__(self, exc_type, *exc_info) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._container.close()
+
+
+def draw_skeleton(image: np.ndarray, landmarks: np.ndarray) -> None:
+    """Draw the bones and joints of one pose (33, 4) on an RGB image, in place. The person's left
+    side is orange, the right side blue."""
+    if np.isnan(landmarks).any():
+        return
+    height, width = image.shape[:2]
+    thickness = max(2, round(min(width, height) / 180))
+    points = np.round(landmarks[:, :2] * (width, height)).astype(np.int32)
+    visible = landmarks[:, 3] >= MIN_VISIBILITY
+    for a, b in POSE_CONNECTIONS:
+        if visible[a] and visible[b]:
+            cv2.line(image, tuple(points[a]), tuple(points[b]), _bone_color(a, b), thickness, cv2.LINE_AA)
+    for i in np.flatnonzero(visible):
+        cv2.circle(image, tuple(points[i]), thickness + 1, (255, 255, 255), -1, cv2.LINE_AA)
+
+
+def _bone_color(a: int, b: int) -> tuple[int, int, int]:
+    if a in _LEFT and b in _LEFT:
+        return LEFT_COLOR
+    if a in _RIGHT and b in _RIGHT:
+        return RIGHT_COLOR
+    return MIDDLE_COLOR
+
+
+def draw_caption(image: np.ndarray, text: str, color: tuple[int, int, int]) -> None:
+    """A dark band across the top with `text` and a swatch of the exercise's colour, in place."""
+    height, width = image.shape[:2]
+    scale = max(0.6, min(width, height) / 500)
+    band = round(44 * scale)
+    image[:band] = (image[:band] * 0.35).astype(np.uint8)
+    cv2.rectangle(image, (0, 0), (round(10 * scale), band), color, -1)
+    cv2.putText(image, text, (round(20 * scale), round(band * 0.7)), cv2.FONT_HERSHEY_DUPLEX, 0.9 * scale,
+                (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
+
+
+def frame_caption(prediction: ClipPrediction, index: int, reps: int = 0) -> tuple[str, tuple[int, int, int]]:
+    """What the video says on frame `index`: the smoothed exercise and its confidence, and `reps`,
+    the repetitions done so far (`running_count`), once there is one."""
+    label = prediction.frame_labels[index]
+    color = rgb(color_for(label, prediction.labels))
+    if label == NO_PERSON:
+        return readable(label), color
+    row = prediction.smoothed[index]
+    if label == UNKNOWN:
+        text = f"unsure ({readable(prediction.labels[int(row.argmax())])}?)"
+    else:
+        text = f"{readable(label)}  {row[prediction.labels.index(label)]:.0%}"
+    # "3 reps", not "rep 3": the streaming counter counts a repetition once it has ended.
+    return (f"{text}  · {reps_text(reps)}" if reps else text), color
+
+
+def running_count(tracker: SetTracker, landmarks: np.ndarray, timestamp_s: float, label: str,
+                  aspect_ratio: float, last: bool = False) -> int:
+    """The repetitions done so far in the set on screen, for the video's caption: one frame (its
+    landmarks, NaN where nobody, and its smoothed label) fed to `tracker`, as the Live page feeds
+    its frames; `last`, the clip's last frame, ends the set so that its last repetition counts.
+
+    The video is drawn while the poses are still being found, before the clip's repetitions are
+    known, so it counts as the Live page does; fed the same frames it gives the same counts, so a
+    clip's video is the same whether drawn during the pose pass or later from cached poses."""
+    reps = tracker.update(label, landmarks, timestamp_s, aspect_ratio, wall_s=timestamp_s)
+    return tracker.stop() if last else reps
+
+
+# What is drawn on one frame: the pose (33, 4) and a caption with its colour.
+Annotation = tuple[np.ndarray, str, tuple[int, int, int]]
+
+
+def pose_annotations(pose: PoseSequence, prediction: ClipPrediction) -> Callable[[int, float], Annotation | None]:
+    """What `draw_video` draws on each frame of a clip whose poses are all known: skeleton,
+    exercise and running count. To be called once per frame, in order (the count is streamed)."""
+    tracker = SetTracker()
+
+    def annotation(index: int, timestamp_s: float) -> Annotation | None:
+        if index >= len(pose):
+            return None  # a decoder may yield a trailing frame the pose pass did not see
+        reps = running_count(tracker, pose.landmarks[index], float(pose.timestamps_s[index]),
+                             prediction.frame_labels[index], pose.aspect_ratio, last=index == len(pose) - 1)
+        return (pose.landmarks[index], *frame_caption(prediction, index, reps))
+    return annotation
+
+
+def render_annotated_video(video_path: str | Path, pose: PoseSequence, prediction: ClipPrediction,
+                           out_path: str | Path, max_side: int = RENDER_MAX_SIDE,
+                           progress: Callable[[int, int], None] | None = None) -> Path:
+    """Decode `video_path` again, draw skeleton, caption and running count on every frame, write
+    an H.264 MP4."""
+    return draw_video(video_path, out_path, pose_annotations(pose, prediction), len(pose), max_side, progress)
+
+
+def draw_video(video_path: str | Path, out_path: str | Path,
+               annotation: Callable[[int, float], Annotation | None], total: int,
+               max_side: int = RENDER_MAX_SIDE, progress: Callable[[int, int], None] | None = None,
+               decoder_threads: int = 0) -> Path:
+    """Decode `video_path` (with `decoder_threads`, as `read_frames`), draw `annotation(frame
+    index, timestamp)` on each frame, and write an H.264 MP4. The video ends at the first frame
+    whose annotation is None."""
+    out_path = Path(out_path)
+    writer = None
+    try:
+        for frame in read_frames(video_path, max_side=max_side, threads=decoder_threads):
+            drawn = annotation(frame.index, frame.timestamp_s)
+            if drawn is None:
+                break
+            landmarks, caption, color = drawn
+            image = frame.rgb.copy()
+            draw_skeleton(image, landmarks)
+            draw_caption(image, caption, color)
+            if writer is None:
+                writer = H264Writer(out_path, image.shape[1], image.shape[0])
+            writer.write(image, frame.timestamp_s)
+            if progress:
+                progress(frame.index + 1, total)
+    finally:
+        if writer is not None:
+            writer.close()
+    return out_path

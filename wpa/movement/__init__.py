@@ -1,0 +1,1 @@
+"""Movement analysis: repetitions (`reps`), sets of one exercise (`sets`) and form (`form`)."""

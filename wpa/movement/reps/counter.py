@@ -1,0 +1,151 @@
+"""The offline counter: `count_repetitions` for a `PoseSequence` (or a stretch of one),
+`count_landmarks` for a landmark array, `count_signal` for a movement signal."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from wpa.poses.sequence import PoseSequence
+from wpa.movement.reps.movement import PoseSignal, analytic_signal, gaussian_smooth, moving_average, pose_signal, true_runs
+from wpa.movement.reps.adapt import adapt
+from wpa.movement.reps.periods import choose, exercise_stretch, periodic_components
+from wpa.movement.reps.plain import plain_peaks_of
+from wpa.movement.reps.records import NO_REPETITIONS, RepConfig, RepCount, Repetition
+
+_MIN_AMPLITUDE = 0.05  # torso lengths: a movement smaller than this (about 2–3 cm) is not a repetition
+
+
+def count_repetitions(pose: PoseSequence, start_s: float | None = None, end_s: float | None = None,
+                      config: RepConfig = RepConfig(), frames: slice | None = None) -> RepCount:
+    """Repetitions in `pose`, or in the stretch from `start_s` to `end_s` (seconds; or `frames`, a
+    slice of frame indices). Times in the result are the clip's."""
+    landmarks, timestamps = pose.landmarks, np.asarray(pose.timestamps_s, dtype=np.float64)
+    if frames is not None:
+        landmarks, timestamps = landmarks[frames], timestamps[frames]
+    keep = np.ones(len(timestamps), bool)
+    if start_s is not None:
+        keep &= timestamps >= start_s
+    if end_s is not None:
+        keep &= timestamps < end_s
+    return count_landmarks(landmarks[keep], timestamps[keep], pose.aspect_ratio, config)
+
+
+def count_landmarks(landmarks: np.ndarray, timestamps_s: np.ndarray, aspect_ratio: float = 1.0,
+                    config: RepConfig = RepConfig()) -> RepCount:
+    """Repetitions in a landmark array (T, 33, ≥2) with its timestamps: the one counting function
+    behind `count_repetitions` and `RepCounter`."""
+    return count_signal(pose_signal(landmarks, timestamps_s, aspect_ratio, config), config)
+
+
+def count_signal(signal: PoseSignal, config: RepConfig = RepConfig()) -> RepCount:
+    """Repetitions in a movement signal (see the package's docstring for the steps): the signal
+    is first made ready for this video (`wpa.movement.reps.adapt`); where the component found is barely
+    periodic (below `config.unsure_periodicity`), the plain counter's answer is taken."""
+    rate = signal.rate_hz
+    if len(signal) < 2 * config.min_period_s * rate + 2:
+        return NO_REPETITIONS
+    adapted = adapt(signal, config)
+    signal = adapted.signal
+    if adapted.stretch is not None:
+        (first, last), best = adapted.stretch, adapted.best
+    else:
+        first, last = exercise_stretch(signal.features, rate, config)
+        best = choose(periodic_components(signal.features[first:last], rate, config), config)
+    if best is None:
+        return NO_REPETITIONS  # nothing repeats: nothing to count, whatever peaks a plain look would find
+    if best.periodicity < config.unsure_periodicity:
+        return _plain(signal, best.periodicity)
+    cycles = _repetitions(best.signal, best.period, signal.observed[first:last], config)
+    times = signal.times_s[first:last]
+    step = 1 / rate
+    # A repetition ends where the next sample starts (exactly where the next repetition may begin).
+    ends = np.append(times[1:], times[-1] + step)
+    repetitions = tuple(Repetition(start_s=float(times[a]), end_s=float(ends[b - 1])) for a, b in cycles)
+    return RepCount(repetitions=repetitions, period_s=best.period / rate,
+                    stretch_s=(float(times[0]), float(times[-1] + step)), periodicity=best.periodicity)
+
+
+def _plain(signal: PoseSignal, periodicity: float) -> RepCount:
+    """The plain counter's repetitions of the whole signal: one period around each peak it finds."""
+    peaks, period_s = plain_peaks_of(signal.features, signal.times_s)
+    if not len(peaks) or period_s is None:
+        return NO_REPETITIONS
+    start, end = float(signal.times_s[0]), float(signal.times_s[-1] + 1 / signal.rate_hz)
+    repetitions, previous_end = [], start
+    for peak in peaks:
+        first = max(previous_end, float(peak) - period_s / 2)
+        last = max(first + 1 / signal.rate_hz, min(end, float(peak) + period_s / 2))
+        repetitions.append(Repetition(first, last))
+        previous_end = last
+    return RepCount(repetitions=tuple(repetitions), period_s=period_s, stretch_s=(start, end), periodicity=periodicity)
+
+
+def _repetitions(signal: np.ndarray, period: float, observed: np.ndarray, config: RepConfig) -> list[tuple[int, int]]:
+    """(first, end) sample of each repetition: turns of the phase of `signal` band-passed around
+    `period`, counted where its amplitude is at least `config.active_amplitude` of the large cycles'."""
+    band = gaussian_smooth(signal - moving_average(signal, period), period / 8)
+    analytic = analytic_signal(band)
+    amplitude = np.abs(analytic)
+    # Large enough against the large cycles, and against MediaPipe's jitter on a still person.
+    floor = max(config.active_amplitude * float(np.percentile(amplitude, 90)), _MIN_AMPLITUDE)
+    active = (amplitude > floor) & observed
+    phase = np.unwrap(np.angle(analytic))
+    # Phase only moves forwards, and only while active: a rest or a twitch backwards adds nothing.
+    steps = np.clip(np.diff(phase), 0.0, None) * active[1:]
+    progress = np.concatenate([[0.0], np.cumsum(steps)]) / (2 * math.pi)
+    total = int(math.floor(progress[-1] + 0.5))
+    if total == 0:
+        return []
+    # A repetition starts where the movement rests longest (where the phase turns slowest), so
+    # repetition k covers the progress from offset + k - 1 to offset + k.
+    offset = _rest_phase(np.angle(analytic)[active]) / (2 * math.pi) if active.any() else 0.0
+    wrapped_start = (np.angle(analytic[np.argmax(active)]) / (2 * math.pi)) % 1.0
+    offset = (offset - wrapped_start) % 1.0
+    # The full turns, and a partial first or last one of at least half a turn.
+    bounds = [offset + k for k in range(-1, int(progress[-1] - offset) + 2)]
+    spans = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        done = min(b, progress[-1]) - max(a, 0.0)
+        if done >= 0.5:
+            spans.append((max(a, 0.0), min(b, progress[-1]), done))
+    # Rounding the total may allow fewer repetitions than these spans: drop the smallest partial
+    # ones then. It never adds one: pieces at both ends, each under half a turn, are not a repetition.
+    while len(spans) > total:
+        smallest = min(range(len(spans)), key=lambda i: spans[i][2])
+        del spans[smallest]
+    result: list[tuple[int, int]] = []
+    for a, b, _ in spans:
+        first = max(int(np.searchsorted(progress, a, side="right")) - 1, 0)
+        if result:  # where one repetition ends the next begins: no sample belongs to both
+            first = max(first, result[-1][1])
+        end = min(max(int(np.searchsorted(progress, b, side="left")) + 1, first + 1), len(signal))
+        result.append(_without_pauses(first, end, progress, active, period))
+    return result
+
+
+def _without_pauses(first: int, end: int, progress: np.ndarray, active: np.ndarray, period: float) -> tuple[int, int]:
+    """A repetition's samples, cut at any pause (inactive for over half a period) inside it to
+    the part where it moved most: a repetition that a rest or a gap splits happened on one side."""
+    pieces, start = [], first
+    for run_start, run_stop in true_runs(~active[first:end]):
+        if run_stop - run_start > period / 2:
+            pieces.append((start, first + run_start))
+            start = first + run_stop
+    pieces.append((start, end))
+    pieces = [(a, b) for a, b in pieces if b > a]
+    if len(pieces) <= 1:
+        return (first, end) if not pieces else pieces[0]
+    return max(pieces, key=lambda piece: progress[piece[1] - 1] - progress[piece[0]])
+
+
+def _rest_phase(phases: np.ndarray) -> float:
+    """The phase (radians) around which the signal spends most time: where the movement pauses."""
+    bins = 16
+    histogram, edges = np.histogram(phases, bins=bins, range=(-math.pi, math.pi))
+    # Circular smoothing of the histogram before taking its peak.
+    smoothed = histogram + 0.5 * (np.roll(histogram, 1) + np.roll(histogram, -1))
+    peak = int(np.argmax(smoothed))
+    return float((edges[peak] + edges[peak + 1]) / 2)
+

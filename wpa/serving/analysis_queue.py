@@ -1,0 +1,376 @@
+"""The queue of uploaded clips waiting to be analysed, and the worker processes that analyse them.
+
+The app's server process keeps what must stay responsive: WebRTC, the live streams' callbacks and
+the page scripts. The heavy part of an upload (finding the poses of every frame, drawing and
+encoding the annotated video) runs in at most `workers` worker processes (`wpa.serving.analysis_worker`)
+at a lower CPU priority, so a live stream keeps its frames however many clips are uploaded.
+Clips beyond the workers wait in order; each waiting clip knows how many are ahead of it and about
+how long that will take.
+
+The same clip, model and settings asked for again while it waits or runs joins the analysis
+already there: nothing is computed twice. Each asker holds a `Ticket`; an analysis is cancelled
+(dropped from the queue, or its worker interrupted) once every ticket on it is cancelled. A ticket
+also leases the clip's entries in the bounded caches (`wpa.serving.disk`), which are trimmed to their
+limits after each analysis, so nothing a ticket waits for is evicted.
+
+Plain child processes with pipes, as in `wpa.poses.extraction.LocalEngine`: inside `streamlit run`,
+a multiprocessing child would import the page script as its __main__.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from wpa.serving import disk
+from wpa.errors import WpaError
+from wpa.recognition.inference import InferenceConfig
+from wpa.recognition.model import ExerciseModel
+from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR, worker_environment
+from wpa.serving.priority import BACKGROUND_NICENESS
+from wpa.serving.processing import AnalysisProgress, ClipFiles, locate_files
+from wpa.media.video import VideoInfo, probe_video
+
+# A worker with nothing to do for this long ends, giving its memory (pose models, torch) back.
+IDLE_EXIT_S = 120.0
+# Until a clip has been analysed, waits are estimated at this rate (frames/s of one worker; the
+# upload rate of BENCHMARKS.md on two cores is 48).
+FIRST_GUESS_FPS = 30.0
+# A worker that does not answer a cancel within this long is killed.
+CANCEL_GRACE_S = 10.0
+CRASHED = "The analysis stopped: its worker process ended (a crash, or the server ran out of memory). Try again."
+
+WAITING, RUNNING, DONE, FAILED, CANCELLED = "waiting", "running", "done", "failed", "cancelled"
+STAGE_TEXT = {"pose": "Finding the person in every frame", "video": "Drawing the skeleton on the video"}
+
+
+@dataclass(frozen=True)
+class TicketStatus:
+    """Where one clip's analysis stands, for a page to show."""
+
+    state: str  # WAITING, RUNNING, DONE, FAILED or CANCELLED
+    ahead: int  # analyses that start before this one (while it waits)
+    wait_s: float | None  # about how long until it starts (while it waits)
+    progress: AnalysisProgress | None  # the worker's last report (while it runs)
+    error: str | None = None  # FAILED: why, for a person
+    computed: bool = False  # DONE: the files had to be made (False: all were in the caches)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (DONE, FAILED, CANCELLED)
+
+    @property
+    def fraction(self) -> float:
+        """How far the analysis is, for a progress bar (0 while it waits)."""
+        return self.progress.fraction if self.state == RUNNING and self.progress else 0.0
+
+    def text(self) -> str:
+        """Where the clip stands, for a person: its place in the line, or the stage and the frames done."""
+        if self.state == WAITING:
+            place = f"{self.ahead} clip{'s' if self.ahead != 1 else ''} ahead of yours" if self.ahead else "yours is next"
+            wait = f" · about {self.wait_s:.0f} s" if self.wait_s else ""
+            return f"Waiting for a free worker: {place}{wait}"
+        if self.progress is None:
+            return "Starting the analysis…"
+        progress = self.progress
+        left = f" · about {progress.seconds_left:.0f} s left" if progress.seconds_left is not None else ""
+        return (f"{STAGE_TEXT[progress.stage]}: frame {progress.done} of {progress.total or '?'} · "
+                f"{progress.frames_per_second:.0f} frames/s{left}")
+
+
+class _Analysis:
+    """One clip's analysis in the queue; the queue's lock guards every field."""
+
+    def __init__(self, video: Path, spool: Path, model_dir: Path, inference: InferenceConfig, files: ClipFiles,
+                 info: VideoInfo):
+        self.video, self.spool, self.model_dir, self.inference = video, spool, model_dir, inference
+        self.files, self.info = files, info
+        self.tickets = 0
+        self.state = WAITING
+        self.progress: AnalysisProgress | None = None
+        self.error: str | None = None
+        self.computed = False
+        self.process: subprocess.Popen | None = None
+        self.ended = threading.Event()
+
+    @property
+    def key(self) -> str:
+        return str(self.files.annotated_video)
+
+    @property
+    def frames(self) -> int:
+        return self.info.frame_count or round(self.info.duration_s * (self.info.fps or 30))
+
+
+class Ticket:
+    """One asker's hold on an analysis. `cancel()` when the result is no longer wanted."""
+
+    def __init__(self, queue: AnalysisQueue, analysis: _Analysis):
+        self._queue, self._analysis = queue, analysis
+        self._cancelled = False
+        self._leases = [queue.annotated_videos.use(analysis.files.annotated_video),
+                        queue.poses.use(analysis.files.pose_file)]
+
+    @property
+    def files(self) -> ClipFiles:
+        return self._analysis.files
+
+    @property
+    def info(self) -> VideoInfo:
+        return self._analysis.info
+
+    def status(self) -> TicketStatus:
+        return self._queue._status(self._analysis)
+
+    def wait(self, timeout: float | None = None) -> TicketStatus:
+        """Block until the analysis ends or `timeout` seconds pass; its status then."""
+        self._analysis.ended.wait(timeout)
+        return self.status()
+
+    def lease_video(self) -> disk.Lease:
+        """A lease on the annotated video, for as long as a page shows it (release it, or drop it)."""
+        return self._queue.annotated_videos.use(self._analysis.files.annotated_video)
+
+    def cancel(self) -> None:
+        """This asker no longer wants the result: the analysis stops when no one does, and the
+        ticket's leases end. Harmless after the analysis has ended, and when called again."""
+        if not self._cancelled:
+            self._cancelled = True
+            for lease in self._leases:
+                lease.release()
+            self._queue._drop_ticket(self._analysis)
+
+
+class AnalysisQueue:
+    """Clips analysed in order by at most `workers` worker processes (default: one per core).
+
+    `command` starts a worker (tests give a stand-in); the default is `wpa.serving.analysis_worker` at
+    `niceness` above this process.
+    """
+
+    def __init__(self, workers: int | None = None, niceness: int = BACKGROUND_NICENESS,
+                 pose_cache_dir: Path = POSE_CACHE_DIR, video_cache_dir: Path = ANNOTATED_CACHE_DIR,
+                 idle_exit_s: float = IDLE_EXIT_S, command: list[str] | None = None):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.pose_cache_dir, self.video_cache_dir = Path(pose_cache_dir), Path(video_cache_dir)
+        self.annotated_videos, self.poses = disk.annotated_videos(video_cache_dir), disk.pose_cache(pose_cache_dir)
+        self.idle_exit_s = idle_exit_s
+        self._command = command or [sys.executable, "-m", "wpa.serving.analysis_worker", "--niceness", str(niceness)]
+        self._lock = threading.Condition()
+        self._waiting: collections.deque[_Analysis] = collections.deque()
+        self._running: list[_Analysis] = []
+        self._by_key: dict[str, _Analysis] = {}
+        self._slots: list[threading.Thread] = []
+        self._fps = FIRST_GUESS_FPS
+        self._closed = False
+
+    # --- for the pages ---------------------------------------------------------------------------
+
+    def submit(self, video: Path, model: ExerciseModel, model_dir: Path,
+               inference: InferenceConfig = InferenceConfig()) -> Ticket:
+        """Queue `video` for analysis by the model saved in `model_dir` (`model`, loaded), or join
+        the same analysis already waiting or running. The queue takes the file: it is moved into a
+        folder of the queue's own, deleted once analysed.
+
+        Raises VideoError at once for a clip that cannot be read (nothing is queued then).
+        """
+        info = probe_video(video)
+        files = locate_files(video, model, inference, pose_cache_dir=self.pose_cache_dir,
+                             video_cache_dir=self.video_cache_dir)
+        spool = Path(tempfile.mkdtemp(prefix="wpa-queued-"))
+        moved = spool / f"clip{video.suffix.lower()}"
+        shutil.move(video, moved)
+        analysis = _Analysis(moved, spool, Path(model_dir), inference, files, info)
+        analysed_before = files.complete  # reads the pose entry: not while pages wait for the lock
+        with self._lock:
+            same = self._by_key.get(analysis.key)
+            if same is not None:
+                same.tickets += 1
+                shutil.rmtree(spool, ignore_errors=True)
+                return Ticket(self, same)
+            analysis.tickets = 1
+            if analysed_before:  # nothing to run
+                self._end(analysis, DONE)
+                return Ticket(self, analysis)
+            self._by_key[analysis.key] = analysis
+            self._waiting.append(analysis)
+            self._start_slots()
+            self._lock.notify_all()
+        return Ticket(self, analysis)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Cancel every waiting and running analysis and end the worker processes."""
+        with self._lock:
+            self._closed = True
+            while self._waiting:
+                self._end(self._waiting.popleft(), CANCELLED)
+            for running in self._running:
+                if running.process is not None:
+                    running.process.terminate()
+            slots = list(self._slots)
+            self._lock.notify_all()
+        for slot in slots:
+            slot.join(timeout_s)
+
+    def counts(self) -> tuple[int, int]:
+        """(analyses running, analyses waiting), e.g. for a status line."""
+        with self._lock:
+            return len(self._running), len(self._waiting)
+
+    # --- tickets ---------------------------------------------------------------------------------
+
+    def _status(self, analysis: _Analysis) -> TicketStatus:
+        with self._lock:
+            if analysis.state == WAITING:
+                ahead = self._waiting.index(analysis) if analysis in self._waiting else 0
+                return TicketStatus(WAITING, ahead, self._wait_s(ahead), None)
+            return TicketStatus(analysis.state, 0, None, analysis.progress, analysis.error, analysis.computed)
+
+    def _wait_s(self, ahead: int) -> float:
+        """When the analysis `ahead` places back in the queue starts: each worker's work left, with
+        the analyses before it given in turn to whichever worker frees first (at the measured rate)."""
+        free_in = [0.0] * self.workers
+        for slot, running in enumerate(self._running[:self.workers]):
+            progress = running.progress
+            left = (progress.seconds_left if progress and progress.stage == "video" else None)
+            done = progress.done if progress and progress.stage == "pose" else 0
+            free_in[slot] = left if left is not None else max(running.frames - done, 0) / self._fps
+        for before in list(self._waiting)[:ahead]:
+            soonest = free_in.index(min(free_in))
+            free_in[soonest] += before.frames / self._fps
+        return min(free_in)
+
+    def _drop_ticket(self, analysis: _Analysis) -> None:
+        with self._lock:
+            analysis.tickets -= 1
+            if analysis.tickets > 0 or analysis.state not in (WAITING, RUNNING):
+                return
+            if analysis.state == WAITING:
+                self._waiting.remove(analysis)
+                self._end(analysis, CANCELLED)
+                return
+            # Running: the worker stops the clip and waits for the next. Signalled with the lock held,
+            # so the worker cannot have moved on to another clip (the next is sent under the lock).
+            process = analysis.process
+            if process is not None:
+                process.terminate()
+                threading.Timer(CANCEL_GRACE_S, _kill_if_still_on, (process, analysis)).start()
+
+    def _end(self, analysis: _Analysis, state: str, error: str | None = None) -> None:
+        """Called with the lock held."""
+        analysis.state, analysis.error = state, error
+        analysis.process = None
+        if analysis in self._running:
+            self._running.remove(analysis)
+        if self._by_key.get(analysis.key) is analysis:
+            del self._by_key[analysis.key]
+        shutil.rmtree(analysis.spool, ignore_errors=True)
+        analysis.ended.set()
+        self._lock.notify_all()
+
+    # --- workers ---------------------------------------------------------------------------------
+
+    def _start_slots(self) -> None:
+        """Called with the lock held: one thread per worker, each feeding its own worker process."""
+        self._slots = [slot for slot in self._slots if slot.is_alive()]
+        while len(self._slots) < min(self.workers, len(self._running) + len(self._waiting)):
+            slot = threading.Thread(target=self._serve, name=f"wpa-analysis-slot-{len(self._slots)}", daemon=True)
+            self._slots.append(slot)
+            slot.start()
+
+    def _serve(self) -> None:
+        """A slot: take the next analysis, have the worker process do it, repeat; end (with the
+        worker) once idle for `idle_exit_s`."""
+        worker: subprocess.Popen | None = None
+        try:
+            while True:
+                with self._lock:
+                    if not self._lock.wait_for(lambda: self._waiting or self._closed, timeout=self.idle_exit_s) \
+                            or self._closed:
+                        self._slots.remove(threading.current_thread())
+                        return
+                    analysis = self._waiting.popleft()
+                    if worker is None or worker.poll() is not None:
+                        worker = self._start_worker()
+                    analysis.state, analysis.process = RUNNING, worker
+                    self._running.append(analysis)
+                if not self._run(worker, analysis):
+                    worker = None  # it ended: the next analysis gets a new one
+                # Back under the caches' limits; the entries tickets hold stay.
+                self.annotated_videos.evict()
+                self.poses.evict()
+        finally:
+            if worker is not None:
+                worker.stdin.close()
+                worker.wait()
+
+    def _start_worker(self) -> subprocess.Popen:
+        return subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                env=worker_environment())
+
+    def _run(self, worker: subprocess.Popen, analysis: _Analysis) -> bool:
+        """Send `analysis` to `worker` and follow its answers to the end; False if the worker ended."""
+        started = time.monotonic()
+        request = {"video": str(analysis.video), "model": str(analysis.model_dir),
+                   "inference": asdict(analysis.inference), "pose_cache": str(analysis.files.pose_cache.directory),
+                   "pose_key": analysis.files.pose_key, "annotated_video": str(analysis.files.annotated_video)}
+        try:
+            worker.stdin.write(json.dumps(request) + "\n")
+            worker.stdin.flush()
+        except OSError:  # it died between two clips
+            pass
+        for line in worker.stdout:
+            answer = json.loads(line)
+            with self._lock:
+                if "progress" in answer:
+                    analysis.progress = AnalysisProgress(**answer["progress"])
+                    continue
+                if "done" in answer:
+                    analysis.computed = answer["done"]["computed"]
+                    if analysis.computed and analysis.frames:
+                        self._learn_rate(analysis.frames / (time.monotonic() - started))
+                    self._end(analysis, DONE)
+                elif "cancelled" in answer:
+                    self._end(analysis, CANCELLED)
+                else:
+                    self._end(analysis, FAILED, answer["error"])
+                return True
+        with self._lock:  # no answer: the worker ended (killed after a cancel, a crash, out of memory)
+            self._end(analysis, CANCELLED if analysis.tickets <= 0 else FAILED,
+                      None if analysis.tickets <= 0 else CRASHED)
+        worker.wait()
+        return False
+
+    def _learn_rate(self, fps: float) -> None:
+        """Called with the lock held: the rate waits are estimated at, following recent analyses."""
+        self._fps = 0.5 * self._fps + 0.5 * fps
+
+
+def _kill_if_still_on(process: subprocess.Popen, analysis: _Analysis) -> None:
+    if not analysis.ended.is_set() and process.poll() is None:
+        process.kill()
+
+
+def workers_setting() -> int | None:
+    """`$WPA_ANALYSIS_WORKERS`, the most clips analysed at once (unset: one per core)."""
+    value = os.environ.get("WPA_ANALYSIS_WORKERS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise WpaError(f"WPA_ANALYSIS_WORKERS is {value!r}: set it to a whole number of at least 1 "
+                       "(the most clips analysed at once), or unset it for one per core.")
+    return int(value)
+
+
+# The server's queue: one per process, shared by every session's Upload page (sessions' clips wait
+# in one line for the same workers).
+QUEUE = AnalysisQueue(workers=workers_setting())
