@@ -67,21 +67,21 @@ openset: $(VENV)/.installed
 recognition: $(VENV)/.installed
 	PYTHONPATH=. $(BIN)/python scripts/recognition.py $(CLIPS) --classes $(CLASSES) --countix $(COUNTIX)
 
-# The speed figures of BENCHMARKS.md (about 8 minutes on two cores).
+# The speed figures of docs/BENCHMARKS.md (about 8 minutes on two cores).
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.pipeline
 
-# The Live page in Chromium end to end: processed frames/s and frame-to-answer latency (BENCHMARKS.md;
+# The Live page in Chromium end to end: processed frames/s and frame-to-answer latency (docs/BENCHMARKS.md;
 # about a minute; needs chromium and root or user namespaces).
 bench-live: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.live_latency
 
-# Extraction on this machine with the local engine and on Ray clusters of 1 and 2 nodes (BENCHMARKS.md,
-# SCALING.md; about 6 minutes on two cores; needs Ray, from requirements-dev.txt, and root or user namespaces).
+# Extraction on this machine with the local engine and on Ray clusters of 1 and 2 nodes (docs/BENCHMARKS.md,
+# docs/SCALING.md; about 6 minutes on two cores; needs Ray, from requirements-dev.txt, and root or user namespaces).
 bench-extract: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.extraction
 
-# The load figures of RELIABILITY.md, and a gate (exits non-zero on a dropped live stream, a live
+# The load figures of docs/RELIABILITY.md, and a gate (exits non-zero on a dropped live stream, a live
 # stream under 5 frames/s while the uploads run, an upload showing a wrong or another's result, the
 # server over 2048 MB, a traceback): 10 rounds of 2 live streams playing while 3 clips are uploaded
 # at once, each in its own headless Chromium, then 30 uploads in a row. Needs chromium and root or
@@ -95,7 +95,7 @@ load: $(VENV)/.installed-dev
 load-gate: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m load_gate tests/browser/test_load_gate.py
 
-# The repetition counting figures of BENCHMARKS.md, on the Countix-Fitness poses in
+# The repetition counting figures of docs/BENCHMARKS.md, on the Countix-Fitness poses in
 # ../shared/data/reps/countix-fitness and the real clips counted by eye in tests/rep_*.csv (their
 # poses from the pose cache, extracted where missing): about 15 minutes on two busy cores.
 reps: $(VENV)/.installed
@@ -131,7 +131,7 @@ run-https: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py --server.address 0.0.0.0 \
 		--server.sslCertFile $(TLS)/cert.pem --server.sslKeyFile $(TLS)/key.pem
 
-# The form feedback figures of BENCHMARKS.md ("Form feedback"): AUROC good vs bad form on
+# The form feedback figures of docs/BENCHMARKS.md ("Form feedback"): AUROC good vs bad form on
 # ../shared/data/form, the plain baseline, the top cue's body part, the cue rate on the real clips
 # of CLIPS, and the form model's cost per Live frame (about 3 minutes on two cores, poses cached).
 # FORM_EXTRACTED: a folder `wpa extract` wrote from CLIPS, whose poses are then read, not extracted.

@@ -202,7 +202,7 @@ def fresh_process_peak_rss_mb(work: str, clip: Path) -> float:
     The process's own peak, VmHWM of /proc/self/status where there is one: Linux carries
     `ru_maxrss` over an exec, so a process started by this one (torch and MediaPipe imported, a
     1080p upload done: 1.2 GB) reported this one's peak as its own (the "1201 MB / 1201 MB" once
-    written in BENCHMARKS.md); VmHWM belongs to the memory the process maps after its exec."""
+    written in docs/BENCHMARKS.md); VmHWM belongs to the memory the process maps after its exec."""
     code = (f"import sys, resource; from pathlib import Path; {work}; "
             "hwm = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')] "
             "if sys.platform == 'linux' else []; "

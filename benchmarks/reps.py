@@ -15,7 +15,7 @@ on Countix-Fitness with the default settings (`RepConfig()`, what the app runs):
   after a repetition ends it is counted, and its cost per frame; and on the real clips, how often
   its final count is the offline counter's.
 
-`--write` puts the figures into the "Repetition counting" section of BENCHMARKS.md (replacing that
+`--write` puts the figures into the "Repetition counting" section of docs/BENCHMARKS.md (replacing that
 section only; `make reps` does this). `--quick` leaves out the cross-data protocol and the
 15 frames/s run, and cannot be written.
 
@@ -171,7 +171,7 @@ def cross_lines(cross: CrossResult) -> list[str]:
 
 def markdown(videos, skipped, offline, offline_types, baseline, streams, cross: CrossResult,
              parity: tuple[int, int]) -> str:
-    """The BENCHMARKS.md section."""
+    """The docs/BENCHMARKS.md section."""
     counter = RepCounter()
 
     def paragraph(text: str) -> list[str]:
@@ -230,8 +230,8 @@ def markdown(videos, skipped, offline, offline_types, baseline, streams, cross: 
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_section(text: str, path: Path = REPO_DIR / "BENCHMARKS.md") -> None:
-    """Replace (or append) the repetition counting section of BENCHMARKS.md, nothing else."""
+def write_section(text: str, path: Path = REPO_DIR / "docs" / "BENCHMARKS.md") -> None:
+    """Replace (or append) the repetition counting section of docs/BENCHMARKS.md, nothing else."""
     current = path.read_text()
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(current):
@@ -244,7 +244,7 @@ def write_section(text: str, path: Path = REPO_DIR / "BENCHMARKS.md") -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
-    parser.add_argument("--write", action="store_true", help="update the section of BENCHMARKS.md")
+    parser.add_argument("--write", action="store_true", help="update the section of docs/BENCHMARKS.md")
     parser.add_argument("--quick", action="store_true", help="no cross-data protocol, no 15 frames/s run")
     args = parser.parse_args()
     if args.quick and args.write:
@@ -293,7 +293,7 @@ def main() -> None:
     print_result(cross)
     if args.write:
         write_section(markdown(videos, skipped, offline, offline_types, baseline, streams, cross, parity))
-        print("\nwrote the repetition counting section of BENCHMARKS.md")
+        print("\nwrote the repetition counting section of docs/BENCHMARKS.md")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ joined from clips of one exercise and one source). The counter's few settings (`
 on one (best share within ±1, then lowest MAE) and the figures reported on the other, in both
 directions; and on Countix-Fitness, leave one exercise out: settings chosen on the seven others,
 reported on the one left out. The plain counter (`wpa.movement.reps.plain`) is measured beside it on both.
-`python -m benchmarks.reps --write` puts these figures at the head of BENCHMARKS.md's section.
+`python -m benchmarks.reps --write` puts these figures at the head of docs/BENCHMARKS.md's section.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each case is a file a user might hand wpa, with what wpa must make of it: an `error` (a message
 naming the problem, with nothing computed) or a result, with the `warning` the person must read
 beside it. The same cases are fed to the command line and to the pages (test_corpus.py), and
-RELIABILITY.md lists them with what each gets.
+docs/RELIABILITY.md lists them with what each gets.
 """
 
 from __future__ import annotations

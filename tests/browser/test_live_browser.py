@@ -46,7 +46,7 @@ def test_live_stream_is_classified(playwright_api, videos, tmp_path, screenshots
     assert run.returncode == 0, run.stderr[-3000:]
     assert report["label_shown"] == "squat"
     # Frames keep being classified while the camera plays. How many a second is a speed, measured
-    # by benchmarks (BENCHMARKS.md), not asserted here: on two cores shared with Chromium and the
+    # by benchmarks (docs/BENCHMARKS.md), not asserted here: on two cores shared with Chromium and the
     # WebRTC codecs it ranges from under 4 to over 8 with whatever else the machine is doing.
     assert report["frames"] > 50
     assert report["server_log"] and "last label squat" in report["server_log"][-1]

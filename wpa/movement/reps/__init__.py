@@ -26,7 +26,7 @@ Where the movement found is barely periodic, the plain counter's answer is taken
 the streaming form for the Live page (`stream`), fed one frame at a time, which runs the same
 analysis (`count_landmarks`) on its last minute every second, and on the whole set at its end.
 Modules: `records` (settings and results), `movement`, `adapt`, `periods`, `counter`, `plain`, `stream`.
-`python -m benchmarks.reps` measures both on Countix-Fitness (see BENCHMARKS.md).
+`python -m benchmarks.reps` measures both on Countix-Fitness (see docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations

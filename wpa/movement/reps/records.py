@@ -15,7 +15,7 @@ class RepConfig:
     """How repetitions are found; the same for every exercise and video (what differs from video to
     video is taken from the video itself: `wpa.movement.reps.adapt`). `python -m benchmarks.reps_cross`
     chooses `detrend_periods`, `unsure_periodicity` and `active_amplitude` on one body of data and
-    measures them on another (BENCHMARKS.md); the others' defaults come from issue 13's work."""
+    measures them on another (docs/BENCHMARKS.md); the others' defaults come from issue 13's work."""
 
     smoothing_s: float = 0.1  # Gaussian standard deviation against MediaPipe's frame-to-frame jitter
     first_look_s: float = 6.0  # the first look at a video removes movements slower than this (wpa.movement.reps.adapt)
