@@ -4,7 +4,7 @@ routes to the pages."""
 import streamlit as st
 
 import wpa
-from pages.shared import mark_routed, return_to_the_page_asked_for
+from app.shared import mark_routed, return_to_the_page_asked_for
 from wpa.serving.memory import hand_back_freed_memory
 
 wpa.log_to_stderr()

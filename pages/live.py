@@ -22,9 +22,9 @@ from wpa.serving.live import LiveReading, LiveSession, LiveSettings, LiveStats
 from wpa.serving import turn
 from wpa.movement.sets import sets_csv
 
-from pages.live_connection import connection_status, relay_problem
-from pages.serving import guard_page, serving_settings, turn_credentials
-from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
+from app.live_connection import connection_status, relay_problem
+from app.serving import guard_page, serving_settings, turn_credentials
+from app.shared import choose_model, inside_the_app, shared_model, unsure_below
 
 inside_the_app(__file__)
 

@@ -29,8 +29,8 @@ from wpa.serving.store import (active_entry, active_model_name, delete_user_mode
 from wpa.poses.table import read_landmarks_csv
 from wpa.recognition.train import TrainConfig
 
-from pages.serving import serving_settings, sign_in_form, sign_out_button, signed_in
-from pages.shared import inside_the_app
+from app.serving import serving_settings, sign_in_form, sign_out_button, signed_in
+from app.shared import inside_the_app
 
 inside_the_app(__file__)
 

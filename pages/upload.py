@@ -23,8 +23,8 @@ from wpa.recognition.inference import InferenceConfig, readable
 from wpa.serving.store import ModelEntry
 from wpa.media.video import VIDEO_EXTENSIONS
 
-from pages.serving import guard_page, serving_settings
-from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
+from app.serving import guard_page, serving_settings
+from app.shared import choose_model, inside_the_app, shared_model, unsure_below
 
 inside_the_app(__file__)
 

@@ -14,13 +14,9 @@ from wpa.serving.access import password_matches, sign_in_token
 from wpa.serving.settings import ServingSettings, SettingsError, read_settings
 from wpa.serving.turn import RelayCheck, TurnCredentials, check_relay, make_credentials
 
-from pages.shared import inside_the_app
 
 _SIGNED_IN = "wpa_signed_in"  # session_state: the token of the password this session signed in with
 _CREDENTIALS = "wpa_turn_credentials"  # session_state: this session's TURN credentials
-
-if __name__ == "__main__":  # this file run as a page of Streamlit's older mode: it is not one
-    inside_the_app(__file__)
 
 
 def _secrets_table() -> dict:

@@ -15,15 +15,11 @@ import streamlit as st
 from wpa.serving.settings import ServingSettings
 from wpa.serving.turn import RelayCheck
 
-from pages.serving import relay_check
-from pages.shared import inside_the_app
+from app.serving import relay_check
 
 CONNECT_TIMEOUT_S = 8.0  # a stream not playing this long after START has failed to connect
 _ATTEMPT = "live_connection_attempt"  # session_state: [started at, played] of the stream being set up
 _FAILED = "live_connection_failed"  # session_state: the last attempt ended without ever playing
-
-if __name__ == "__main__":  # this file run as a page of Streamlit's older mode: it is not one
-    inside_the_app(__file__)
 
 
 def relay_problem(serving: ServingSettings) -> RelayCheck | None:

@@ -42,9 +42,6 @@ def return_to_the_page_asked_for() -> None:
         st.switch_page(page, query_params=query)
 
 
-if __name__ == "__main__":  # this file run as a page of Streamlit's older mode: it is not one
-    inside_the_app(__file__)
-
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def _load(path: str, saved_at: float) -> ExerciseModel:
