@@ -17,31 +17,15 @@ import statistics
 import time
 from pathlib import Path
 
-import av
-import cv2
 import numpy as np
 
+from tests.support.media import camera_frames
 from wpa.serving.live import LiveSession
 from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR, REPO_DIR
 from wpa.movement.sets import SetTracker
-from wpa.media.video import read_frames
 
 DEFAULT_CLIP = REPO_DIR.parent / "shared" / "data" / "videos" / "squat" / "Sarvesh521__Rep-Right__Ayush.mp4"
-
-
-def camera_frames(clip: Path, size: tuple[int, int], count: int) -> list[av.VideoFrame]:
-    """`count` frames of `clip` (looped), letterboxed to `size`, as yuv420p frames."""
-    width, height = size
-    frames = []
-    for frame in read_frames(clip):
-        scale = min(width / frame.rgb.shape[1], height / frame.rgb.shape[0])
-        resized = cv2.resize(frame.rgb, (round(frame.rgb.shape[1] * scale), round(frame.rgb.shape[0] * scale)))
-        canvas = np.zeros((height, width, 3), np.uint8)
-        top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
-        canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
-        frames.append(av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p"))
-    return [frames[i % len(frames)] for i in range(count)]
 
 
 CAMERA_FPS = 15.0

@@ -8,7 +8,7 @@ and white blocks near its bottom-right corner. In the page, two `requestVideoFra
 read the number back: one on the camera's own track (when the frame left the camera), one on the
 video the server sends back (when the labelled frame was on screen). Latency is the difference for
 the same frame; processed frames a second are the distinct frames shown back a second. Runs the
-app and Chromium in a private network namespace (benchmarks/namespace.py), as the browser tests do.
+app and Chromium in a private network namespace (tests/support/namespace.py), as the browser tests do.
 Prints the figures and, with --json, writes them.
 """
 
@@ -23,17 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import av
-import cv2
 import numpy as np
 from playwright.sync_api import sync_playwright
 
-from benchmarks.namespace import inside_namespace, rerun_in_namespace
-from tests.browser.conftest import CHROMIUM, fake_camera_flags, start_app
-from tests.browser.live_check import bring_up_loopback, press_start
-from tests.browser.relay_check import RECORD_PEERS
+from tests.support.browsers import RECORD_PEERS, launch_chromium, press_start
+from tests.support.media import fake_camera_pictures, write_y4m_frames
+from tests.support.namespace import bring_up_loopback, inside_namespace, rerun_in_namespace
+from tests.support.servers import start_app, stop
 from wpa.paths import REPO_DIR
-from wpa.media.video import read_frames
 
 DEFAULT_CLIP = REPO_DIR.parent / "shared" / "data" / "videos" / "squat" / "calimiro-ai__WorkoutTracker__squat_13.mp4"
 BITS = 10  # frame numbers 0..1023; between a white and a black reference block
@@ -103,26 +100,13 @@ def stamp(image: np.ndarray, number: int) -> None:
 def numbered_camera(clip: Path, path: Path, size: tuple[int, int], fps: int) -> Path:
     """`clip` letterboxed to `size` at `fps` as the fake camera's .y4m, each frame numbered; the clip
     repeated to at least LOOP_S, so that a frame late by seconds is still told from its next showing."""
-    width, height = size
-    frames = list(read_frames(clip))
-    step = max(1, round(len(frames) / (frames[-1].timestamp_s * fps))) if frames[-1].timestamp_s else 1
-    once = frames[::step]
+    once = fake_camera_pictures(clip, size, fps)
     looped = once * max(1, min(2 ** BITS // len(once), int(np.ceil(LOOP_S * fps / len(once)))))
-    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
-        stream = container.add_stream("rawvideo", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for number, frame in enumerate(looped):
-            scale = min(width / frame.rgb.shape[1], height / frame.rgb.shape[0])
-            resized = cv2.resize(frame.rgb, (round(frame.rgb.shape[1] * scale), round(frame.rgb.shape[0] * scale)))
-            canvas = np.zeros((height, width, 3), np.uint8)
-            top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
-            canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
-            stamp(canvas, number)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    numbered = []
+    for number, picture in enumerate(looped):
+        numbered.append(picture.copy())
+        stamp(numbered[-1], number)
+    return write_y4m_frames(numbered, path, fps)
 
 
 def latencies_ms(camera: list, shown: list, fps: int) -> list[float]:
@@ -163,7 +147,7 @@ def measure(args: argparse.Namespace) -> dict:
     process, url = start_app(home)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=fake_camera_flags(camera))
+            browser = launch_chromium(playwright, camera=camera)
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             context.add_init_script(RECORD_PEERS)
             page = context.new_page()
@@ -180,8 +164,7 @@ def measure(args: argparse.Namespace) -> dict:
             page_rate = page.get_by_text("frames classified").inner_text()
             browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process, timeout_s=30)
         shutil.rmtree(home, ignore_errors=True)  # the numbered camera video is hundreds of MB
     latencies = latencies_ms(log["camera"], log["shown"], args.fps)
     readable_shown = [entry for entry in log["shown"] if entry[0] is not None]

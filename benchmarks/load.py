@@ -58,7 +58,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -71,10 +70,11 @@ from pathlib import Path
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
-from benchmarks.namespace import inside_namespace, rerun_in_namespace
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, start_app
-from tests.browser.live_check import bring_up_loopback
-from tests.media import write_y4m
+from tests.support.browsers import (CHROMIUM, START_TIMEOUT_S, launch_chromium, open_upload_page, press_start,
+                                    stream_component)
+from tests.support.media import write_y4m
+from tests.support.namespace import bring_up_loopback, inside_namespace, rerun_in_namespace
+from tests.support.servers import app_log, start_app, stop
 from wpa.recognition.inference import readable
 from wpa.paths import REPO_DIR
 from wpa.media.video import probe_video
@@ -96,8 +96,6 @@ RESULT_TIMEOUT_S = 300  # an upload on two busy cores
 LENGTH_TOLERANCE_S = 0.2
 MEMORY_INTERVAL_S = 0.5
 LABEL_SAMPLE_S = 2.0  # how often a live page's label is read while it is watched
-START_TIMEOUT_S = 240  # from the first START click to the first classified frame, on two busy cores
-START_SETTLE_S = 10  # after a START click, before it counts as bounced back
 MAX_REPEAT_CLIP_S = 15.0  # longer clips are left out of the repeated phase, to keep it to minutes
 GROWTH_FROM_UPLOAD = 10  # memory growth is measured from this upload to the last
 TICK_S = 0.5  # how often a watched live page is looked at (has its stream ended? have the uploads begun or ended?)
@@ -334,10 +332,9 @@ class RoundMonitor:
 
 # --- browsers and sessions -----------------------------------------------------------------------
 
-def launch_browser(playwright, extra_flags: tuple[str, ...] = ()):
+def launch_browser(playwright, camera: Path | None = None):
     # Five browsers starting at once on two cores can take longer than Playwright's default 30 s.
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS + list(extra_flags),
-                                         timeout=120_000)
+    browser = launch_chromium(playwright, camera=camera, timeout_ms=120_000)
     lower_browser_sessions(clients_niceness)
     return browser
 
@@ -374,11 +371,6 @@ def start_together(start: threading.Barrier, result: SessionResult) -> None:
 
 
 # --- the Upload page -----------------------------------------------------------------------------
-
-def open_upload_page(page, url: str) -> None:
-    page.goto(url)
-    page.get_by_text("What exercise is this?").wait_for(timeout=120_000)
-
 
 def label_from_heading(heading: str) -> str:
     """The label a result heading shows, spelt as a folder name: "Push up · 93% confident" -> push_up."""
@@ -458,14 +450,14 @@ def downloaded_summary(page, folder: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def in_a_browser_of_its_own(result: SessionResult, flags: tuple[str, ...], open_page: Callable,
+def in_a_browser_of_its_own(result: SessionResult, camera: Path | None, open_page: Callable,
                             work: Callable, start: threading.Barrier, screenshot: Path | None) -> SessionResult:
     """One person's session in a Chromium of its own: `open_page(browser)` opens the page, the
     session waits for the others, then `work(page)` does what the person does and fills `result`."""
     with sync_playwright() as playwright:  # one per thread: Playwright's sync API is not thread-safe
         browser = page = None
         try:
-            browser = launch_browser(playwright, flags)
+            browser = launch_browser(playwright, camera)
             page = open_page(browser)
         except Exception as error:
             result.error = f"page did not open: {error}"
@@ -490,10 +482,10 @@ def upload_session(url: str, clip: Clip, start: threading.Barrier, monitor: Roun
 
     def open_page(browser):
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        open_upload_page(page, url)
+        open_upload_page(page, url, timeout_ms=120_000)
         return page
     try:
-        return in_a_browser_of_its_own(result, (), open_page,
+        return in_a_browser_of_its_own(result, None, open_page,
                                        lambda page: check_upload(page, clip, result, monitor, scratch),
                                        start, screenshot)
     finally:
@@ -529,30 +521,6 @@ def check_upload(page, clip: Clip, result: SessionResult, monitor: RoundMonitor,
 
 # --- the Live page -------------------------------------------------------------------------------
 
-def press_start(page) -> int:
-    """Click START until frames are classified; return the clicks it took.
-
-    As tests/browser/live_check.py, START is clicked again when it bounces back (more often on a busy
-    machine); unlike it, a stream that shows STOP but has no frame yet is given time, not clicked at.
-    """
-    start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
-    classified = page.get_by_text("frames classified")
-    clicks, started = 0, time.monotonic()
-    while not classified.count():
-        if time.monotonic() - started > START_TIMEOUT_S:
-            raise RuntimeError(f"no frame classified after {clicks} START clicks in {time.monotonic() - started:.0f} s")
-        try:
-            start.click(timeout=1_000)  # there, and enabled: never pressed, or bounced back
-        except PlaywrightError:  # STOP is showing: connecting, or playing before the first frame
-            page.wait_for_timeout(500)
-            continue
-        clicks += 1
-        settled = time.monotonic() + START_SETTLE_S  # no second click before the first had time to connect
-        while time.monotonic() < settled and not classified.count():
-            page.wait_for_timeout(500)
-    return clicks
-
-
 def live_session(url: str, clip: Clip, camera: Path, watch_s: float, start: threading.Barrier,
                  monitor: RoundMonitor, screenshot: Path | None) -> SessionResult:
     """One person on the Live page, filming `clip` (Chromium's fake camera plays `camera` in a loop)."""
@@ -563,10 +531,8 @@ def live_session(url: str, clip: Clip, camera: Path, watch_s: float, start: thre
         page.goto(f"{url}/live")
         page.get_by_text("Press START").wait_for(timeout=120_000)
         return page
-    flags = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-             f"--use-file-for-fake-video-capture={camera}", "--allow-loopback-in-peer-connection")
     try:
-        return in_a_browser_of_its_own(result, flags, open_page,
+        return in_a_browser_of_its_own(result, camera, open_page,
                                        lambda page: watch_stream(page, clip, watch_s, result, monitor),
                                        start, screenshot)
     finally:
@@ -603,7 +569,7 @@ def watch_stream(page, clip: Clip, watch_s: float, result: SessionResult, monito
         # Stop as a person would. The server ends its side (LiveSession.close) on the rerun STOP causes,
         # and the page is ready for a new stream again ("Press START"); close the browser only then.
         monitor.ending_on_purpose()
-        component = page.frame_locator('iframe[title*="webrtc_streamer"]')
+        component = stream_component(page)
         component.get_by_role("button", name="STOP").click()
     except BaseException:
         if not dropped:
@@ -625,7 +591,7 @@ def follow_stream(page, clip: Clip, watch_s: float, result: SessionResult, monit
     when they end. Fill `result`; return whether the stream dropped (ended by itself) meanwhile."""
     label = page.get_by_test_id("stMetricValue").first
     caption = page.get_by_text("frames classified")
-    start_button = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
+    start_button = stream_component(page).get_by_role("button", name="START")
     ready_again = page.get_by_text("Press START")
     seen, stats = [], None
     window: dict[str, tuple[int, float]] = {}  # "start"/"end": (frames classified, when read)
@@ -763,7 +729,7 @@ def upload_record(page, url: str, clip: Clip, server_pid: int, clear_first: bool
     except Exception as error:
         outcome = UploadOutcome(float("nan"), error=str(error).splitlines()[0])
     if outcome.error:  # the page may hold a half-done state: the next upload starts on a fresh one
-        open_upload_page(page, url)
+        open_upload_page(page, url, timeout_ms=120_000)
     fps = None if outcome.error else round(clip.frame_count / outcome.seconds, 1)
     return {"clip": clip.name, "expected": clip.label,
             "label_shown": label_from_heading(outcome.heading) if outcome.heading else None,
@@ -779,7 +745,7 @@ def run_repeated(url: str, server_pid: int, clips: list[Clip]) -> dict:
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        open_upload_page(page, url)
+        open_upload_page(page, url, timeout_ms=120_000)
         for number, clip in enumerate(clips, 1):
             after_a_result = bool(uploads) and not uploads[-1]["error"]
             uploads.append(upload_record(page, url, clip, server_pid, clear_first=after_a_result))
@@ -996,7 +962,7 @@ def main() -> None:
         home.mkdir()
 
         def server_log() -> str:
-            return "".join(path.read_text() for path in home.glob("streamlit-*.log"))
+            return app_log(home)
 
         server, url = start_app(home)  # on 127.0.0.1, as live_check: ICE itself uses 127.0.0.2
         # Everything started from here on (browsers, their drivers) inherits the clients' niceness.
@@ -1029,11 +995,7 @@ def main() -> None:
         finally:
             # Everything the server writes to stderr must reach its log, or the log's checks mean nothing.
             report["server_stderr"] = os.readlink(f"/proc/{server.pid}/fd/2")
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server, timeout_s=30)
             log = server_log()
         report["traceback_in_server_log"] = "Traceback" in log
         if report["traceback_in_server_log"]:

@@ -20,7 +20,7 @@ section only; `make reps` does this). `--quick` leaves out the cross-data protoc
 15 frames/s run, and cannot be written.
 
 Countix-Fitness's poses are scaled to the skeleton's own bounding box in every frame, not to the
-video frame (`benchmarks.rep_data`); the counter's hip-centred, torso-scaled signal does not mind.
+video frame (`tests.support.rep_data`); the counter's hip-centred, torso-scaled signal does not mind.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.rep_data import COUNTIX_FPS as FPS
-from benchmarks.rep_data import Video, load_countix
+from tests.support.rep_data import COUNTIX_FPS as FPS
+from tests.support.rep_data import Video, load_countix
 from benchmarks.reps_cross import (CrossResult, Score, add_arguments, cross_protocol, load_both, print_result,
                                    settings_text)
 from benchmarks.reps_cross import score as score_counts

@@ -2,7 +2,7 @@
 
     python -m benchmarks.reps_cross [--pose-cache DIR] [--tests DIR] [--cached-only]
 
-Two bodies of data (`benchmarks.rep_data`): Countix-Fitness (148 YouTube videos, 8 exercises,
+Two bodies of data (`tests.support.rep_data`): Countix-Fitness (148 YouTube videos, 8 exercises,
 counted by its authors) and the real clips of ../shared/data counted by eye by us (with long sets
 joined from clips of one exercise and one source). The counter's few settings (`GRID`) are chosen
 on one (best share within ±1, then lowest MAE) and the figures reported on the other, in both
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.rep_data import COUNTIX_DIR, SHARED_DIR, TESTS_DIR, Video, load_countix, load_real
+from tests.support.rep_data import COUNTIX_DIR, SHARED_DIR, TESTS_DIR, Video, load_countix, load_real
 from wpa.paths import POSE_CACHE_DIR
 from wpa.movement.reps import RepConfig, count_repetitions
 from wpa.movement.reps.plain import plain_count

@@ -1,40 +1,19 @@
-"""Shared fixtures. Real clips come from ../shared/data (or $WPA_TEST_DATA); they are never copied
-into the repository, and tests that need them skip, saying why, where they are absent."""
+"""Shared fixtures (the helpers are in tests/support). Real clips come from ../shared/data (or
+$WPA_TEST_DATA); they are never copied into the repository, and tests that need them skip, saying
+why, where they are absent."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-# Tests never read or write the user's caches and models: wpa reads these when it is imported.
-# (This file is imported twice, as pytest's conftest and as tests.conftest: one sandbox for both.)
-if "WPA_TEST_SANDBOX" not in os.environ:
-    os.environ["WPA_TEST_SANDBOX"] = tempfile.mkdtemp(prefix="wpa-tests-")
-_SANDBOX = Path(os.environ["WPA_TEST_SANDBOX"])
-os.environ["WPA_CACHE_DIR"] = str(_SANDBOX / "cache")
-os.environ["WPA_DATA_DIR"] = str(_SANDBOX / "data")
-os.environ["WPA_DATA_ROOTS"] = str(_SANDBOX / "datasets")
-USER_MODELS = _SANDBOX / "data" / "models"
-DATASETS = _SANDBOX / "datasets"
-SHARED_DATA = Path(os.environ.get("WPA_TEST_DATA", REPO.parent / "shared" / "data"))
-VIDEOS = SHARED_DATA / "videos"
-
-# Small real clips of distinct exercises, a few seconds each (one is a GIF, one a portrait phone clip).
-SQUAT_CLIP = "squat/Sarvesh521__Rep-Right__Ayush.mp4"
-SMALL_CLIPS = {
-    "squat": ["squat/Sarvesh521__Rep-Right__Ayush.mp4", "squat/NgoQuocBao1010__Exercise-Correction__squat.gif"],
-    "push_up": ["push_up/krishnawin__FitCenter__push-up_15.mp4", "push_up/krishnawin__FitCenter__push-up_18.mp4"],
-    "jumping_jack": ["jumping_jack/kaiakol__computervision__jumpingjack_correct_003.mp4",
-                     "jumping_jack/kaiakol__computervision__jumpingjack_correct_004.mp4"],
-    "deadlift": ["deadlift/4a454646__MediaPipe-PoseReader__deadlift.mp4",
-                 "deadlift/4a454646__MediaPipe-PoseReader__heellift.mp4"],
-}
+from tests.support.data import SMALL_CLIPS, VIDEOS
+from tests.support.namespace import NoNamespace, namespace_command
+from tests.support.sandbox import DATASETS  # first: it sets the environment wpa reads on import
 
 
 @pytest.fixture
@@ -85,3 +64,28 @@ def small_clips(small_dataset: Path, small_cache: Path):
     extraction = extract_dataset(scan_dataset(small_dataset).clips, small_cache)
     assert not extraction.failures, extraction.failures
     return extraction.clips
+
+
+@pytest.fixture
+def network_namespace() -> list[str]:
+    """The command that runs a driver in a private network namespace, or a skip saying why none
+    can be made here."""
+    try:
+        return namespace_command()
+    except NoNamespace as missing:
+        pytest.skip(str(missing))
+
+
+@pytest.fixture
+def webrtc_calls(monkeypatch):
+    """streamlit-webrtc needs a real server session (the browser test has one); here the
+    component is replaced by a recorder of how the page sets it up."""
+    import streamlit_webrtc
+
+    calls = []
+
+    def fake_streamer(**options):
+        calls.append(options)
+        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
+    monkeypatch.setattr(streamlit_webrtc, "webrtc_streamer", fake_streamer)
+    return calls

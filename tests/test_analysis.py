@@ -1,7 +1,6 @@
 """The Upload page's work, without the page: analysis of a real clip, the annotated H.264 video,
 the charts, the downloads, the repetitions, caching and cancelling."""
 
-import csv
 import json
 import threading
 from dataclasses import replace
@@ -12,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import SQUAT_CLIP
-from tests.media import concatenate, write_video
-from tests.poses import random_pose
-from tests.test_model import LABELS, make_model
-from tests.test_reps import phase_of, skeleton
+from tests.support.data import REP_COUNTS, REPS_CLIP, SQUAT_CLIP
+from tests.support.media import concatenate, write_video
+from tests.support.models import LABELS, make_model
+from tests.support.movement import phase_of, skeleton
+from tests.support.poses import random_pose
 from wpa.serving.analysis import VideoAnalysis, analyze_video
 from wpa.serving.processing import SPLIT_MIN_S, CaptionsAsPosesArrive
 from wpa.media.annotate import H264Writer, draw_skeleton, frame_caption, pose_annotations, running_count
@@ -31,11 +30,6 @@ from wpa.movement.reps import Repetition
 from wpa.movement.sets import SET_CHANGE_S, SetTracker
 from wpa.serving.store import SHIPPED_NAME, list_models
 from wpa.media.video import VideoInfo, probe_video
-
-# Our by-eye counts of real clips (path relative to the shared data folder, reps, ...).
-REP_COUNTS = {Path(row["path"]).relative_to("data/videos").as_posix(): int(row["reps"]) for row in
-              csv.DictReader(Path(__file__).with_name("rep_counts.csv").read_text().splitlines())}
-
 
 @pytest.fixture(scope="module")
 def shipped():
@@ -77,9 +71,6 @@ def test_a_real_clip_end_to_end(videos, shipped, caches):
     segments = analysis.segments_table()
     assert list(segments.columns) == ["exercise", "start (s)", "end (s)", "duration (s)", "reps", "confidence"]
     assert segments["reps"].sum() == reps
-
-
-REPS_CLIP = "squat/saipranavr__Exercise-Correction__1.mp4"  # 3 squats, by eye
 
 
 def test_repetitions_of_a_real_clip_fresh_and_cached(videos, shipped, caches):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SQUAT_CLIP
-from tests.media import write_video
+from tests.support.data import REPO, SQUAT_CLIP
+from tests.support.media import write_video
 from wpa.serving.analysis import read_analysis
 from wpa.serving.analysis_queue import CANCELLED, CRASHED, DONE, FAILED, RUNNING, WAITING, AnalysisQueue
 from wpa.serving.disk import BoundedFolder

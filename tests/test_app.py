@@ -2,16 +2,16 @@
 
 import shutil
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, SQUAT_CLIP, USER_MODELS
-from tests.media import without_frame_data, write_video
-from tests.test_model import make_model
+from tests.support.data import REPO, SQUAT_CLIP
+from tests.support.media import without_frame_data, write_video
+from tests.support.models import make_model
+from tests.support.sandbox import USER_MODELS
+
 from wpa.media.annotate import H264Writer
 from wpa.serving.disk import annotated_videos
 from wpa.recognition.model import save_model
@@ -39,21 +39,6 @@ def test_the_train_page_opens():
     at = app().run()
     at.switch_page("pages/train.py").run()
     assert not at.exception and at.title[0].value == "Train"
-
-
-@pytest.fixture
-def webrtc_calls(monkeypatch):
-    """streamlit-webrtc needs a real server session (the browser test has one); here the
-    component is replaced by a recorder of how the page sets it up."""
-    import streamlit_webrtc
-
-    calls = []
-
-    def fake_streamer(**options):
-        calls.append(options)
-        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
-    monkeypatch.setattr(streamlit_webrtc, "webrtc_streamer", fake_streamer)
-    return calls
 
 
 def test_the_live_page_sets_up_the_stream_and_warms_up_before_start(webrtc_calls):

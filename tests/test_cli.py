@@ -2,16 +2,13 @@
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
-from tests.test_dataset import original_layout_csv
-from tests.test_reps import phase_of, skeleton
+from tests.support.cli import wpa
+from tests.support.movement import phase_of, skeleton
+from tests.support.poses import original_layout_csv
 from wpa.recognition.dataset import Clip
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 from wpa.poses.table import write_landmarks_table
@@ -23,11 +20,6 @@ SHIPPED_CHECKS = {  # one real clip per exercise, from ../shared/data
     "bench_press": "bench_press/krishnawin__FitCenter__bench_press_1.mp4",
     "biceps_curl": "biceps_curl/saipranavr__Exercise-Correction__Bicep_Curl.mp4",
 }
-
-
-def wpa(*args, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wpa", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=900)
 
 
 def test_classify_json_contract_with_a_bad_file_among_good_ones(videos, tmp_path):

@@ -1,4 +1,4 @@
-"""The corpus of bad and odd inputs (tests/corpus.py) fed to the command line and to the pages.
+"""The corpus of bad and odd inputs (tests/support/corpus.py) fed to the command line and to the pages.
 
 Every case must end in a clear, specific message or a result with its note: no traceback, no
 exception in a page, no hang (every run here has a time limit).
@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import DATASETS, REPO, USER_MODELS
-from tests.test_app import webrtc_calls  # noqa: F401 (a fixture: the Live page without a browser)
-from tests.corpus import DATA_CASES, MODEL_CASES, VIDEO_CASES, DataCase, VideoCase, broken_model
+from tests.support.corpus import DATA_CASES, MODEL_CASES, VIDEO_CASES, broken_model, DataCase, VideoCase
+from tests.support.data import REPO
+from tests.support.sandbox import DATASETS, USER_MODELS
+
 from wpa import cli
 from wpa.recognition.inference import readable
 from wpa.serving.store import set_active_model

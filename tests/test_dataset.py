@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.media import write_video
-from tests.poses import random_pose
+from tests.support.media import write_video
+from tests.support.poses import original_layout_csv, random_pose
 from wpa.recognition.dataset import (Clip, extract_dataset, is_clip_list, load_clips, read_cached_dataset, scan_clip_list,
                          scan_dataset, with_groups, write_manifest)
 from wpa.errors import DatasetError
@@ -116,16 +116,6 @@ def test_a_cache_folder_can_stand_in_for_the_videos(small_dataset, small_clips, 
     restored = read_cached_dataset(tmp_path)
     assert [c.clip_id for c in restored] == [c.clip_id for c in small_clips]
     assert load_clips(tmp_path).clips[0].clip_id == small_clips[0].clip_id
-
-
-def original_layout_csv(path, clips):
-    """Rows as the original notebook wrote them: values interleaved per landmark under x0..z32."""
-    rows = []
-    for label, pose in clips:
-        for frame in pose.landmarks:
-            rows.append(list(frame[:, :3].reshape(-1)) + [label])
-    pd.DataFrame(rows, columns=list(ORIGINAL_COLUMNS) + ["label"]).to_csv(path, index=False)
-    return path
 
 
 def test_original_csv_is_read_as_interleaved_values(tmp_path):

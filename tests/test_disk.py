@@ -41,7 +41,7 @@ def test_eviction_keeps_the_folder_under_its_limit_in_order_of_last_use(tmp_path
 
 
 def test_a_pose_cache_hit_counts_as_a_use(tmp_path):
-    from tests.poses import random_pose
+    from tests.support.poses import random_pose
     from wpa.poses.sequence import PoseOptions
     from wpa.poses.cache import PoseCache
 

@@ -1,6 +1,6 @@
 """Faults: a process killed while it trains or saves, a damaged cache entry, a restarted server.
 
-The killed process is real (tests/fault_driver.py sends itself SIGKILL at the chosen moment);
+The killed process is real (tests/support/fault_driver.py sends itself SIGKILL at the chosen moment);
 afterwards every saved model must load, the active one must still be active, and the app must
 open cleanly on the same store, as it would after a restart.
 """
@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, SQUAT_CLIP, USER_MODELS
-from tests.poses import random_pose
-from tests.test_model import make_model
+from tests.support.data import REPO, SQUAT_CLIP
+from tests.support.models import make_model
+from tests.support.poses import random_pose
+from tests.support.sandbox import USER_MODELS
+
 from wpa.serving.analysis import analyze_video
 from wpa.recognition.dataset import Clip
 from wpa.recognition.model import load_model
@@ -50,7 +52,7 @@ def training_table(tmp_path_factory) -> Path:
 
 
 def killed(point: str, *args: str) -> subprocess.CompletedProcess:
-    run = subprocess.run([sys.executable, "-m", "tests.fault_driver", point, "--", *args], cwd=REPO,
+    run = subprocess.run([sys.executable, "-m", "tests.support.fault_driver", point, "--", *args], cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == -9, (run.returncode, run.stderr[-2000:])  # it really died by SIGKILL
     return run

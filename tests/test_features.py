@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.poses import random_pose, with_landmarks
+from tests.support.poses import random_pose, with_landmarks
 from wpa.recognition.augment import rotate_view
 from wpa.recognition.features import (BODY_DIM, DEFAULT_FEATURE_SET, FEATURE_SETS, JOINT_ANGLES, body_coordinates,
                           compute_features, joint_angles, trailing_statistics)

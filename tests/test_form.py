@@ -4,12 +4,12 @@ figures whose angles are known (../shared/data/form is used only by the test mar
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support.movement import curl, figure, plank
 from wpa.cli import main
 from wpa.movement.form import FormError, FormProfile, fit_profile, form_units, judge_pose
 from wpa.movement.form.cues import describe, unit_cues
@@ -18,71 +18,9 @@ from wpa.poses.layouts import (COCO18_TO_MEDIAPIPE, exercise_correction_clips, m
 from wpa.movement.form.measures import FRAME_MEASURES, MEASURE_NAMES, MEASURES, frame_measures, visible_points
 from wpa.movement.form.references import (fit_references, load_references, load_user_profile, save_references,
                                  save_user_profile)
-from wpa.poses.sequence import LANDMARK_NAMES, PoseSequence
+from wpa.poses.sequence import LANDMARK_NAMES
 from wpa.movement.reps import Repetition
 from wpa.poses.table import read_landmarks_csv
-
-FPS = 30.0
-
-
-def _rotate(vector: tuple[float, float], degrees: float) -> np.ndarray:
-    """Rotate an image vector (y down) clockwise on screen by `degrees`."""
-    a = math.radians(degrees)
-    x, y = vector
-    return np.array([x * math.cos(a) - y * math.sin(a), x * math.sin(a) + y * math.cos(a)])
-
-
-def figure(lean_deg: float = 0.0, elbow_deg: float = 170.0, hips_up: float = 0.0, lying: bool = False) -> np.ndarray:
-    """(33, 4) landmarks of a person seen from the side, facing the image's right. `lean_deg`
-    tilts the torso towards the face; `elbow_deg` is the elbow's angle (upper arm hanging);
-    lying: a plank with the head to the right and the hips `hips_up` torso lengths above the line."""
-    points = np.full((33, 2), np.nan)
-    torso = 0.2
-    if lying:
-        shoulder, ankle = np.array([0.7, 0.5]), np.array([0.1, 0.5])
-        hip = np.array([0.5, 0.5 - hips_up * torso])
-        knee = (hip + ankle) / 2
-        elbow, wrist = shoulder + [0, 0.1], shoulder + [0, 0.2]
-        nose, ear = shoulder + [0.08, 0.02], shoulder + [0.05, -0.02]
-    else:
-        hip = np.array([0.5, 0.55])
-        shoulder = hip + _rotate((0.0, -torso), lean_deg)
-        knee, ankle = hip + [0, 0.18], hip + [0, 0.36]
-        elbow = shoulder + [0, 0.1]
-        forearm = _rotate((0.0, 0.1), -(180 - elbow_deg))  # towards the face as it bends
-        wrist = elbow + forearm
-        nose, ear = shoulder + _rotate((0.03, -0.07), lean_deg), shoulder + _rotate((-0.01, -0.07), lean_deg)
-    for index, point in ((0, nose), (7, ear), (8, ear), (11, shoulder), (12, shoulder), (13, elbow), (14, elbow),
-                         (15, wrist), (16, wrist), (23, hip), (24, hip), (25, knee), (26, knee), (27, ankle), (28, ankle)):
-        points[index] = point
-    landmarks = np.full((33, 4), np.nan)
-    present = np.isfinite(points[:, 0])
-    landmarks[present, :2], landmarks[present, 2], landmarks[present, 3] = points[present], 0.0, 1.0
-    return landmarks
-
-
-def curl(reps: int = 4, lean_deg: float = 0.0, period_s: float = 2.0, seed: int = 0) -> PoseSequence:
-    """Biceps curls: the elbow from 170° to 40° and back each period; the torso leaning `lean_deg`
-    back at the top of each curl."""
-    rng = np.random.default_rng(seed)
-    times = np.arange(int(reps * period_s * FPS)) / FPS
-    phase = (1 - np.cos(2 * np.pi * times / period_s)) / 2  # 0 straight, 1 bent
-    frames = [figure(lean_deg=-lean_deg * p, elbow_deg=170 - 130 * p) for p in phase]
-    landmarks = np.stack(frames) + rng.normal(0, 0.002, (len(times), 33, 4)) * [1, 1, 0, 0]
-    return _pose(landmarks, times)
-
-
-def plank(seconds: float = 9.0, hips_up: float = 0.0, seed: int = 0) -> PoseSequence:
-    rng = np.random.default_rng(seed)
-    times = np.arange(int(seconds * FPS)) / FPS
-    landmarks = np.stack([figure(lying=True, hips_up=hips_up) for _ in times])
-    landmarks = landmarks + rng.normal(0, 0.002, landmarks.shape) * [1, 1, 0, 0]
-    return _pose(landmarks, times)
-
-
-def _pose(landmarks: np.ndarray, times: np.ndarray) -> PoseSequence:
-    return PoseSequence(landmarks.astype(np.float32), np.full((len(times), 33, 3), np.nan, np.float32),
-                        times, FPS, (1, 1))
 
 
 def _column(name: str) -> int:
@@ -336,7 +274,7 @@ def shared_form():
 
 
 def test_a_model_saved_from_the_train_page_keeps_its_references(tmp_path):
-    from tests.test_model import LABELS, make_model
+    from tests.support.models import LABELS, make_model
     from wpa.serving.store import save_user_model
     references = {LABELS[0]: fit_profile([curl()])}
     path = save_user_model(make_model(), "with form", user_dir=tmp_path, form_references=references)

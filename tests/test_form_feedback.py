@@ -7,8 +7,9 @@ import json
 
 import numpy as np
 
-from tests.test_form import FPS, _pose, curl, fit_profile, plank
+from tests.support.movement import FPS, curl, figure_sequence, plank
 from wpa.cli import main
+from wpa.movement.form import fit_profile
 from wpa.recognition.inference import ClipPrediction, Segment
 from wpa.movement.form.references import save_references
 from wpa.poses.sequence import PoseSequence
@@ -30,7 +31,7 @@ def test_each_repetition_of_a_segment_is_judged_and_the_worst_marked(tmp_path):
     from wpa.movement.form.feedback import Reference, form_record, segment_forms, worst_repetitions
     references = {"curl": Reference(fit_profile([curl(seed=s) for s in range(4)]), "the model's")}
     good, bad = curl(reps=3, seed=20), curl(reps=2, lean_deg=30, seed=21)
-    pose = _pose(np.concatenate([good.landmarks, bad.landmarks]), np.arange(len(good) + len(bad)) / FPS)
+    pose = figure_sequence(np.concatenate([good.landmarks, bad.landmarks]), np.arange(len(good) + len(bad)) / FPS)
     repetitions = tuple(Repetition(2.0 * i, 2.0 * i + 2.0) for i in range(5))
     prediction = _prediction(pose, "curl", repetitions)
     forms = segment_forms(prediction, pose, references)

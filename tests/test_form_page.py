@@ -3,8 +3,7 @@ form", then uploaded again and compared with it repetition by repetition."""
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO
-from tests.test_analysis import REPS_CLIP
+from tests.support.data import REPO, REPS_CLIP
 from wpa.movement.form.references import USER_FORM_DIR, user_profile_path
 
 

@@ -5,9 +5,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.poses import random_pose
-from tests.test_model import LABELS, make_model
-from tests.test_reps import phase_of, sequence, skeleton
+from tests.support.models import LABELS, make_model
+from tests.support.movement import phase_of, sequence, skeleton
+from tests.support.poses import random_pose
 from wpa.recognition.inference import (NO_PERSON, UNKNOWN, InferenceConfig, Segment, count_segment_repetitions,
                            counting_stretches, find_segments, label_frames, predict_clip, smooth_probabilities)
 from wpa.movement.reps import count_repetitions

@@ -50,8 +50,7 @@ def test_a_job_on_uploaded_data_holds_it_until_the_job_ends(monkeypatch):
     import threading
 
     import wpa.serving.jobs
-    from tests.poses import random_pose
-    from tests.test_dataset import original_layout_csv
+    from tests.support.poses import original_layout_csv, random_pose
     from wpa.serving import disk
     from wpa.paths import UPLOADS_DIR
 

@@ -8,10 +8,10 @@ import av
 import numpy as np
 import pytest
 
-from benchmarks.live_callback import camera_frames
-from tests.conftest import SQUAT_CLIP
-from tests.test_model import make_model
-from tests.test_reps import FPS, phase_of, skeleton
+from tests.support.data import SQUAT_CLIP
+from tests.support.media import camera_frames
+from tests.support.models import make_model
+from tests.support.movement import FPS, phase_of, skeleton
 from wpa.recognition.inference import NO_PERSON, UNKNOWN
 from wpa.serving.live import LiveSession, LiveSettings
 from wpa.movement.sets import AWAY_S, SET_CHANGE_S, UNSURE_CHANGE_S, SetTracker, WorkoutSet, sets_csv

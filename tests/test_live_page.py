@@ -8,9 +8,8 @@ streamlit-webrtc is replaced by the recorder of tests/test_app.py, and frames re
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO
-from tests.test_app import webrtc_calls  # noqa: F401 (a fixture: the Live page without a browser)
-from tests.test_reps import FPS, phase_of, skeleton
+from tests.support.data import REPO
+from tests.support.movement import FPS, phase_of, skeleton
 from wpa.serving.live import LiveReading
 
 

@@ -10,9 +10,8 @@ from types import SimpleNamespace
 
 from streamlit.testing.v1 import AppTest
 
-from tests.browser.conftest import free_port
-from tests.conftest import REPO
-from tests.test_app import webrtc_calls  # noqa: F401 (a fixture: the Live page without a browser)
+from tests.support.data import REPO
+from tests.support.servers import free_port
 
 
 def test_the_live_page_hands_out_short_lived_credentials_and_says_the_relay_is_down(webrtc_calls,  # noqa: F811

@@ -7,22 +7,12 @@ import pytest
 import torch
 
 import wpa.recognition.model as model_module
-from tests.poses import random_pose
+from tests.support.models import LABELS, make_model
+from tests.support.poses import random_pose
 from wpa.errors import ModelError
-from wpa.recognition.features import DEFAULT_FEATURE_SET, compute_features, feature_dim
-from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, load_model, save_model
+from wpa.recognition.features import DEFAULT_FEATURE_SET
+from wpa.recognition.model import ExerciseMLP, ModelConfig, Scaler, load_model, save_model
 from wpa.poses.sequence import mirror_pose
-
-LABELS = ("plank", "push_up", "squat")
-
-
-def make_model(seed: int = 0, feature_set: str = DEFAULT_FEATURE_SET) -> ExerciseModel:
-    torch.manual_seed(seed)
-    config = ModelConfig(input_dim=feature_dim(feature_set), num_classes=len(LABELS))
-    features = compute_features(random_pose(seed=seed), feature_set)
-    return ExerciseModel(network=ExerciseMLP(config), config=config, labels=LABELS,
-                         scaler=Scaler.fit(features), feature_set=feature_set,
-                         metrics={"validation": {"clip_accuracy": 0.5}}, data_summary={"clips": 3})
 
 
 def test_mlp_has_the_original_shape():

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.media import write_video
+from tests.support.data import REPO
+from tests.support.media import write_video
 
 
 def _pins(lines) -> list[str]:

@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import SQUAT_CLIP
-from tests.media import concatenate, write_image
+from tests.support.data import SQUAT_CLIP
+from tests.support.media import concatenate, write_image
 from wpa.errors import PoseModelError
 from wpa.paths import DEFAULT_POSE_MODEL
 from wpa.poses.estimator import PoseEstimator

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.media import write_video
-from tests.poses import random_pose
+from tests.support.data import REPO
+from tests.support.media import write_video
+from tests.support.poses import random_pose
 from wpa import cli
 from wpa.recognition.dataset import Clip, ClipRef, ExtractionProgress
 from wpa.progress import Progress

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, SQUAT_CLIP
-from tests.media import write_video
+from tests.support.data import REPO, SQUAT_CLIP
+from tests.support.media import write_video
 from wpa.recognition.dataset import CACHE_SUBDIR, read_cached_dataset
 from wpa.poses.extraction import extract_clip
 from wpa.poses.extract import extract_pose
@@ -58,13 +58,11 @@ def test_an_address_where_no_cluster_answers_is_a_clear_error(small_dataset, tmp
 
 
 @pytest.mark.slow
-def test_a_two_node_cluster_makes_the_cache_local_extraction_makes(small_dataset, small_clips, tmp_path):
-    from tests.browser.test_live_browser import namespace_command
-
-    command = namespace_command()
+def test_a_two_node_cluster_makes_the_cache_local_extraction_makes(network_namespace, small_dataset, small_clips,
+                                                                  tmp_path):
     report_path = tmp_path / "ray.json"
-    run = subprocess.run([*command, sys.executable, "-m", "tests.ray_check", str(small_dataset), str(tmp_path),
-                          str(report_path)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    run = subprocess.run([*network_namespace, sys.executable, "-m", "tests.support.ray_check", str(small_dataset),
+                          str(tmp_path), str(report_path)], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert report_path.is_file(), run.stderr[-3000:]
     report = json.loads(report_path.read_text())
     print(json.dumps(report, indent=1))

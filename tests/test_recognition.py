@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from tests.poses import random_pose
-from tests.test_cli import wpa
+from tests.support.cli import wpa
+from tests.support.poses import random_pose
 from wpa.recognition.countix import load_countix_clips, pose_from_box_array
 from wpa.recognition.dataset import Clip
 from wpa.errors import DatasetError

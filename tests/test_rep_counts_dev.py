@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, SHARED_DATA
+from tests.support.data import REPO, SHARED_DATA
 from wpa.media.video import probe_video
 
 TESTS = Path(__file__).parent

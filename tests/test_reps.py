@@ -14,74 +14,10 @@ import math
 import numpy as np
 import pytest
 
-from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
+from tests.support.movement import FPS, feed, phase_of, sequence, skeleton
+from wpa.poses.sequence import NUM_LANDMARKS
 from wpa.movement.reps import (BODY, RepConfig, RepCount, RepCounter, Repetition, count_landmarks, count_repetitions,
                       pose_signal)
-
-FPS = 30.0
-# A person facing the camera, x and y normalised to a 640 × 480 frame (their left is the image's right).
-STANDING = {
-    0: (0.50, 0.18), 11: (0.55, 0.30), 12: (0.45, 0.30), 13: (0.57, 0.42), 14: (0.43, 0.42),
-    15: (0.58, 0.52), 16: (0.42, 0.52), 23: (0.53, 0.55), 24: (0.47, 0.55), 25: (0.53, 0.72),
-    26: (0.47, 0.72), 27: (0.53, 0.90), 28: (0.47, 0.90),
-}
-# The other landmarks follow the nearest of those (face → nose, hands → wrists, feet → ankles).
-FOLLOWS = {**{i: 0 for i in range(1, 11)}, 17: 15, 19: 15, 21: 15, 18: 16, 20: 16, 22: 16,
-           29: 27, 31: 27, 30: 28, 32: 28}
-LEFT_ARM, RIGHT_ARM = (13, 15, 17, 19, 21), (14, 16, 18, 20, 22)
-
-
-def phase_of(durations: list[tuple[float, float]]) -> np.ndarray:
-    """Phase (in turns) at each frame for consecutive stretches of (seconds, repetitions per
-    second); a rate of 0 is a rest."""
-    rates = np.concatenate([np.full(int(round(seconds * FPS)), rate) for seconds, rate in durations])
-    return np.concatenate([[0.0], np.cumsum(rates[:-1])]) / FPS
-
-
-def skeleton(phase: np.ndarray, exercise: str = "squat", noise: float = 0.004, seed: int = 0,
-             scale: float = 1.0, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """Landmarks (T, 33, 4) of the skeleton doing `exercise` through `phase` (turns: each whole
-    turn is one repetition, which starts and ends standing, with a short pause there)."""
-    # The first fifth of each turn is the pause, then down and up again.
-    moving = np.clip((phase % 1.0 - 0.2) / 0.8, 0.0, 1.0)
-    depth = (1 - np.cos(2 * math.pi * moving)) / 2  # 0 standing, 1 at the bottom / top of a repetition
-    frames = len(phase)
-    xy = np.zeros((frames, NUM_LANDMARKS, 2))
-    for index, (x, y) in STANDING.items():
-        xy[:, index] = (x, y)
-    if exercise == "squat":
-        for index in (0, 11, 12, 13, 14, 15, 16, 23, 24):
-            xy[:, index, 1] += 0.15 * depth  # the whole upper body goes down
-        for index in (25, 26):
-            xy[:, index, 1] += 0.04 * depth
-            xy[:, index, 0] += np.sign(STANDING[index][0] - 0.5) * 0.03 * depth  # knees out
-        for index in (15, 16):
-            xy[:, index, 1] -= 0.12 * depth  # arms forward for balance
-    elif exercise == "raise":
-        for index, lift in ((13, 0.12), (14, 0.12), (15, 0.30), (16, 0.30)):
-            xy[:, index, 1] -= lift * depth
-    elif exercise == "alternate":
-        # Left arm on even repetitions, right arm on odd ones.
-        left = (np.floor(phase) % 2 == 0)
-        for arm, side in (((13, 15), left), ((14, 16), ~left)):
-            for index, lift in zip(arm, (0.12, 0.30)):
-                xy[:, index, 1] -= lift * depth * side
-    else:
-        raise ValueError(exercise)
-    for index, parent in FOLLOWS.items():
-        xy[:, index] = xy[:, parent] + 0.01 * np.array([math.cos(index), math.sin(index)])
-    xy = (xy - 0.5) * scale + 0.5 + np.array(shift)
-    xy += np.random.default_rng(seed).normal(0.0, noise, xy.shape)
-    visibility = np.ones((frames, NUM_LANDMARKS, 1))
-    z = np.zeros((frames, NUM_LANDMARKS, 1))
-    return np.concatenate([xy, z, visibility], axis=2).astype(np.float32)
-
-
-def sequence(landmarks: np.ndarray, fps: float = FPS, timestamps: np.ndarray | None = None) -> PoseSequence:
-    frames = len(landmarks)
-    return PoseSequence(landmarks=landmarks, world_landmarks=np.zeros((frames, NUM_LANDMARKS, 3), np.float32),
-                        timestamps_s=np.arange(frames) / fps if timestamps is None else timestamps,
-                        fps=fps, frame_size=(640, 480))
 
 
 def count(landmarks: np.ndarray, **kwargs) -> RepCount:
@@ -226,12 +162,6 @@ def test_uneven_timestamps_are_put_on_an_even_grid():
     timestamps = keep / FPS
     pose = sequence(skeleton(phase)[keep], fps=12.0, timestamps=timestamps)
     assert count_repetitions(pose).count == 12
-
-
-def feed(counter: RepCounter, landmarks: np.ndarray, start_s: float = 0.0) -> list[int]:
-    """The running count after each frame."""
-    return [counter.update(None if np.isnan(frame[0, 0]) else frame, start_s + i / FPS)
-            for i, frame in enumerate(landmarks)]
 
 
 def test_streaming_count_rises_as_repetitions_finish():

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.rep_data import (CountedClips, Video, clip_poses, join_poses, read_counts, videos_of)
-from tests.conftest import SHARED_DATA
-from tests.test_reps import FPS, feed, phase_of, sequence, skeleton
+from tests.support.rep_data import (CountedClips, Video, clip_poses, join_poses, read_counts, videos_of)
+from tests.support.data import SHARED_DATA
+from tests.support.movement import FPS, feed, phase_of, sequence, skeleton
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 from wpa.movement.reps import RepCounter, count_repetitions
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.data import REPO
 from wpa.serving.analysis import analyze_video
 from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR

@@ -8,7 +8,7 @@ import pytest
 from wpa.serving.access import password_matches, sign_in_token
 from wpa.serving.settings import ServingSettings, SettingsError, read_settings
 from wpa.serving.turn import _address, browser_configuration, check_relay, ice_servers, make_credentials
-from tests.browser.conftest import free_port
+from tests.support.servers import free_port
 
 
 def test_no_settings_is_local_use_open_and_direct():

@@ -8,8 +8,9 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, USER_MODELS
-from tests.test_app import webrtc_calls  # noqa: F401 (a fixture: the Live page without a browser)
+from tests.support.data import REPO
+from tests.support.sandbox import USER_MODELS
+
 from wpa.serving.jobs import BOARD
 from wpa.serving.store import active_model_name, list_models, set_active_model
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.test_model import make_model
+from tests.support.models import make_model
 from wpa.errors import ModelError
 from wpa.serving.store import (SHIPPED_NAME, active_entry, active_model_name, check_model_name, delete_user_model,
                        list_models, save_user_model, set_active_model)

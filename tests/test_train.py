@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.poses import random_pose
+from tests.support.poses import random_pose
 from wpa.recognition.dataset import Clip
 from wpa.errors import DatasetError
 from wpa.recognition.features import compute_features

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import DATASETS, REPO, USER_MODELS
-from tests.poses import random_pose
-from tests.test_dataset import original_layout_csv
+from tests.support.data import REPO
+from tests.support.poses import original_layout_csv, random_pose
+from tests.support.sandbox import DATASETS, USER_MODELS
+
 from wpa.serving.jobs import BOARD
 from wpa.serving.store import active_model_name, set_active_model
 

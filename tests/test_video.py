@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.media import write_image, write_video
+from tests.support.media import write_image, write_video
 from wpa.errors import VideoError
 from wpa.media.video import probe_video, read_ahead, read_frames
 

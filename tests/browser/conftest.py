@@ -1,4 +1,5 @@
-"""A real browser against a real app server: Debian's chromium driven by Playwright.
+"""A real browser against a real app server: Debian's chromium driven by Playwright
+(tests/support/browsers.py, servers.py).
 
 The server runs `streamlit run streamlit_app.py` on a free local port, with its caches and model
 store in a temporary folder. Chromium is never downloaded by Playwright: the tests use
@@ -9,65 +10,14 @@ is missing.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-CHROMIUM = Path(os.environ.get("WPA_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-
-
-def fake_camera_flags(y4m, allow_camera: bool = True) -> list[str]:
-    """Chromium's flags for a camera playing the video `y4m` in a loop, over loopback, allowed
-    without asking (without `allow_camera`, headless Chromium refuses it as a person would)."""
-    return CHROMIUM_FLAGS + (["--use-fake-ui-for-media-stream"] if allow_camera else []) + [
-        "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}",
-        "--allow-loopback-in-peer-connection"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_app(home: Path, host: str = "127.0.0.1", extra_env: dict | None = None):
-    """Start the app; return (process, base URL) once it answers its health check."""
-    port = free_port()
-    env = {**os.environ, "WPA_CACHE_DIR": str(home / "cache"), "WPA_DATA_DIR": str(home / "data"),
-           "PYTHONUNBUFFERED": "1", **(extra_env or {})}
-    log = open(home / f"streamlit-{port}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", host, "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://{host}:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited: {(home / f'streamlit-{port}.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the app did not answer within 90 s")
+from tests.support.browsers import CHROMIUM, launch_chromium
+from tests.support.servers import app_log, start_app, stop
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +31,7 @@ def playwright_api():
 
 @pytest.fixture(scope="session")
 def browser(playwright_api):
-    browser = playwright_api.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    browser = launch_chromium(playwright_api)
     yield browser
     browser.close()
 
@@ -94,7 +44,7 @@ class App:
 
     @property
     def log(self) -> str:
-        return "".join(path.read_text() for path in self.home.glob("streamlit-*.log"))
+        return app_log(self.home)
 
 
 @pytest.fixture(scope="session")
@@ -103,11 +53,7 @@ def app(tmp_path_factory):
     # Two analyses at once whatever the machine's cores, so a third upload waits its turn.
     process, url = start_app(home, extra_env={"WPA_ANALYSIS_WORKERS": "2"})
     yield App(url=url, home=home, process=process)
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)
 
 
 @pytest.fixture

@@ -1,16 +1,17 @@
 """Form feedback in a real browser: an upload of a shipped exercise shows each repetition's form
 score and cue against the shipped model's references (models/default/form.json)."""
 
-from tests.browser.test_upload_browser import RESULT_TIMEOUT_MS, REPS_CLIP, open_upload_page
+from tests.support.browsers import UPLOAD_RESULT_TIMEOUT_MS, open_upload_page
+from tests.support.data import REPS_CLIP
 from wpa.movement.form.references import load_references
 from wpa.paths import DEFAULT_MODEL_DIR
 
 
 def test_an_upload_shows_form_per_repetition(page, app, videos, screenshots):
     assert "squat" in load_references(DEFAULT_MODEL_DIR), "models/default/form.json is missing: run `make form-model`"
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     page.locator('input[type="file"]').set_input_files(str(videos / REPS_CLIP))
-    page.get_by_role("heading", name="confident").wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.get_by_role("heading", name="confident").wait_for(timeout=UPLOAD_RESULT_TIMEOUT_MS)
     page.get_by_role("heading", name="Form").wait_for(timeout=30_000)
     page.get_by_text("Each repetition against good repetitions (the model's)").wait_for(timeout=30_000)
     summary = page.get_by_text("Furthest from good form").or_(page.get_by_text("No repetition departs far"))

@@ -4,38 +4,20 @@ the exercise, a repetition count that rises while the clip plays, and the set in
 stream stops."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 
-import pytest
-
-from tests.conftest import REPO
-from tests.media import write_y4m
-
-# Back squats filmed from behind, 2 squats in 4.3 s (tests/rep_counts.csv), standing at both ends, so
-# the camera's loop is one more squat. (Not SQUAT_CLIP: it starts half-way down a squat and has a
-# pause after it, so looped it is the 6 s loop that repeats, not the squat, and the count stalls.)
-CAMERA_CLIP = "squat/calimiro-ai__WorkoutTracker__squat_13.mp4"
+from tests.support.data import CAMERA_CLIP, REPO
+from tests.support.media import write_y4m
 
 
-def namespace_command() -> list[str]:
-    if not shutil.which("unshare") or not shutil.which("ip"):
-        pytest.skip("unshare and ip (util-linux, iproute2) are needed for a private network namespace")
-    command = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-r", "-n"]
-    if subprocess.run([*command, "true"], capture_output=True).returncode != 0:
-        pytest.skip(f"cannot make a network namespace here ({' '.join(command)} failed)")
-    return command
-
-
-def test_live_stream_is_classified(playwright_api, videos, tmp_path, screenshots):
-    command = namespace_command()
+def test_live_stream_is_classified(network_namespace, playwright_api, videos, tmp_path, screenshots):
     camera = write_y4m(videos / CAMERA_CLIP, tmp_path / "squat.y4m", size=(640, 480), fps=15)
     home = tmp_path / "app-home"
     home.mkdir()
     report_path = tmp_path / "live.json"
-    run = subprocess.run([*command, sys.executable, "-m", "tests.browser.live_check", str(camera), str(home),
+    run = subprocess.run([*network_namespace, sys.executable, "-m", "tests.support.live_check", str(camera), str(home),
                           str(report_path)], cwd=REPO, capture_output=True, text=True, timeout=420)
     assert report_path.is_file(), run.stderr[-3000:]
     report = json.loads(report_path.read_text())

@@ -15,16 +15,14 @@ import sys
 
 import pytest
 
-from tests.browser.test_live_browser import namespace_command
-from tests.conftest import REPO
+from tests.support.data import REPO
 
 ARGS = ["--uploads", "2", "--lives", "1", "--rounds", "1", "--skip-repeated", "--watch", "20"]
 TIMEOUT_S = 900  # far above a run's minutes: a run that hangs fails the test rather than CI's job
 
 
 @pytest.mark.load_gate
-def test_load_gate(playwright_api, videos, tmp_path):
-    namespace_command()  # skips where no network namespace can be made (the benchmark makes its own)
+def test_load_gate(network_namespace, playwright_api, videos, tmp_path):  # the benchmark makes its own namespace
     report_path = tmp_path / "load.json"
     try:
         run = subprocess.run([sys.executable, "-m", "benchmarks.load", *ARGS, "--json", str(report_path)],

@@ -2,9 +2,7 @@
 multipage mode for a `pages/` folder would run the page's script on its own; the app's navigation
 must still be the one that runs it, with the address's query parameters."""
 
-import subprocess
-
-from tests.browser.conftest import start_app
+from tests.support.servers import start_app, stop
 
 
 def test_a_bookmarked_page_on_a_fresh_server_runs_inside_the_app(page, tmp_path, screenshots):
@@ -19,8 +17,4 @@ def test_a_bookmarked_page_on_a_fresh_server_runs_inside_the_app(page, tmp_path,
         assert {"Upload", "Live", "Train"} <= lines and not {"shared", "streamlit app", "upload"} & lines
         assert page.url.endswith("/train?job=gone")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)

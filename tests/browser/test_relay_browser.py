@@ -1,6 +1,6 @@
 """The Live page through a real TURN relay (coturn, started by the test in a private network
 namespace) with Chromium allowed relayed candidates only, and with a wrong secret; and the Live page
-at a phone's size with a portrait camera. Each runs tests/browser/relay_check.py in the namespace."""
+at a phone's size with a portrait camera. Each runs tests/support/relay_check.py in the namespace."""
 
 import json
 import shutil
@@ -10,22 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.coturn import TURNSERVER
-from tests.browser.test_live_browser import CAMERA_CLIP, namespace_command
-from tests.conftest import REPO
-from tests.media import write_y4m
+from tests.support.data import CAMERA_CLIP, REPO
+from tests.support.media import write_y4m
+from tests.support.servers import TURNSERVER
 
 # A squat filmed on a phone held upright (478 × 850): the portrait camera of the phone-sized test.
 PORTRAIT_CLIP = "squat/Sarvesh521__Rep-Right__Ayush.mp4"
 PHONE = {"width": 390, "height": 844}
 
 
-def run_in_namespace(camera: Path, home: Path, *options: str) -> dict:
-    """relay_check.py with `options` in a private network namespace; its report."""
-    command = namespace_command()
+def run_in_namespace(namespace: list[str], camera: Path, home: Path, *options: str) -> dict:
+    """relay_check.py with `options` in the private network namespace `namespace` makes; its report."""
     home.mkdir()
     out = home / "report.json"
-    run = subprocess.run([*command, sys.executable, "-m", "tests.browser.relay_check", str(camera), str(home),
+    run = subprocess.run([*namespace, sys.executable, "-m", "tests.support.relay_check", str(camera), str(home),
                           str(out), *options], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.is_file(), run.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -50,9 +48,10 @@ def landscape_camera(videos, tmp_path) -> Path:
     return write_y4m(videos / CAMERA_CLIP, tmp_path / "squat.y4m", size=(640, 480), fps=15)
 
 
-def test_the_live_page_streams_through_the_relay_only(coturn, playwright_api, landscape_camera, tmp_path,
-                                                      screenshots):
-    report = run_in_namespace(landscape_camera, tmp_path / "relay", "--turn-secret", "wpa-test-secret")
+def test_the_live_page_streams_through_the_relay_only(network_namespace, coturn, playwright_api, landscape_camera,
+                                                      tmp_path, screenshots):
+    report = run_in_namespace(network_namespace, landscape_camera, tmp_path / "relay",
+                              "--turn-secret", "wpa-test-secret")
     keep_screenshots(tmp_path / "relay", screenshots, "relay")
     # Chromium was told relayed candidates only, had nothing else, and its stream went through one.
     pair = report["selected_pair"]
@@ -63,10 +62,10 @@ def test_the_live_page_streams_through_the_relay_only(coturn, playwright_api, la
     assert not report["traceback_in_log"]
 
 
-def test_a_wrong_relay_secret_is_said_within_seconds(coturn, playwright_api, landscape_camera, tmp_path,
-                                                     screenshots):
-    report = run_in_namespace(landscape_camera, tmp_path / "wrong", "--turn-secret", "wpa-test-secret",
-                              "--app-secret", "not-the-secret", "--expect", "error")
+def test_a_wrong_relay_secret_is_said_within_seconds(network_namespace, coturn, playwright_api, landscape_camera,
+                                                     tmp_path, screenshots):
+    report = run_in_namespace(network_namespace, landscape_camera, tmp_path / "wrong", "--turn-secret",
+                              "wpa-test-secret", "--app-secret", "not-the-secret", "--expect", "error")
     keep_screenshots(tmp_path / "wrong", screenshots, "relay-wrong-secret")
     assert report["error_before_start"]  # the page says so as soon as it opens
     assert report["seconds_to_connection_error"] <= 10
@@ -76,10 +75,10 @@ def test_a_wrong_relay_secret_is_said_within_seconds(coturn, playwright_api, lan
     assert not report["traceback_in_log"]
 
 
-def test_the_live_page_on_a_phone(playwright_api, videos, tmp_path, screenshots):
+def test_the_live_page_on_a_phone(network_namespace, playwright_api, videos, tmp_path, screenshots):
     camera = write_y4m(videos / PORTRAIT_CLIP, tmp_path / "portrait.y4m", size=(360, 640), fps=15)
-    report = run_in_namespace(camera, tmp_path / "phone", "--viewport", f"{PHONE['width']}x{PHONE['height']}",
-                              "--mobile", "--screenshot", "phone.png")
+    report = run_in_namespace(network_namespace, camera, tmp_path / "phone", "--viewport",
+                              f"{PHONE['width']}x{PHONE['height']}", "--mobile", "--screenshot", "phone.png")
     keep_screenshots(tmp_path / "phone", screenshots, "phone")
     width, height = report["video_size"]
     assert height > width  # the portrait camera's frames come back portrait: upright, not turned
@@ -95,8 +94,9 @@ def test_the_live_page_on_a_phone(playwright_api, videos, tmp_path, screenshots)
     assert not report["traceback_in_log"]
 
 
-def test_a_refused_camera_is_said_with_what_to_do(playwright_api, landscape_camera, tmp_path, screenshots):
-    report = run_in_namespace(landscape_camera, tmp_path / "refused", "--expect", "camera-refused",
+def test_a_refused_camera_is_said_with_what_to_do(network_namespace, playwright_api, landscape_camera, tmp_path,
+                                                  screenshots):
+    report = run_in_namespace(network_namespace, landscape_camera, tmp_path / "refused", "--expect", "camera-refused",
                               "--screenshot", "refused.png")
     keep_screenshots(tmp_path / "refused", screenshots, "camera-refused")
     # The component says which (the browser's own error), at once; the page's help says what to do.

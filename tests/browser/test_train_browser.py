@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import SQUAT_CLIP
+from tests.support.data import SQUAT_CLIP
 from wpa.serving.store import set_active_model
 
 

@@ -5,25 +5,18 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import SQUAT_CLIP
-from tests.media import concatenate
-from tests.test_analysis import REP_COUNTS
+from tests.support.browsers import UPLOAD_RESULT_TIMEOUT_MS, open_upload_page
+from tests.support.data import REP_COUNTS, REPS_CLIP, SQUAT_CLIP
+from tests.support.media import concatenate
 
-RESULT_TIMEOUT_MS = 240_000
 LONG_CLIP = "pull_up/calimiro-ai__WorkoutTracker__videoplayback.mp4"  # about a minute
-REPS_CLIP = "squat/saipranavr__Exercise-Correction__1.mp4"  # 3 squats, tests/rep_counts.csv says
-
-
-def open_upload_page(page, app):
-    page.goto(app.url)
-    page.get_by_text("What exercise is this?").wait_for(timeout=60_000)
 
 
 def test_upload_a_real_clip(page, app, videos, screenshots):
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     page.locator('input[type="file"]').set_input_files(str(videos / SQUAT_CLIP))
     headline = page.get_by_role("heading", name="confident")
-    headline.wait_for(timeout=RESULT_TIMEOUT_MS)
+    headline.wait_for(timeout=UPLOAD_RESULT_TIMEOUT_MS)
     assert headline.inner_text().startswith("Squat · ")
 
     timeline = page.locator(".js-plotly-plot").first
@@ -46,10 +39,10 @@ def test_upload_a_real_clip(page, app, videos, screenshots):
 def test_a_real_clip_shows_its_repetitions(page, app, videos, screenshots):
     """The count in the headline and the table, and a numbered mark per repetition on the timeline,
     within one of our by-eye count (tests/rep_counts.csv: 3 squats)."""
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     page.locator('input[type="file"]').set_input_files(str(videos / REPS_CLIP))
     headline = page.get_by_role("heading", name="confident")
-    headline.wait_for(timeout=RESULT_TIMEOUT_MS)
+    headline.wait_for(timeout=UPLOAD_RESULT_TIMEOUT_MS)
     counted = re.match(r"Squat · (\d+) reps? · ", headline.inner_text())
     assert counted, headline.inner_text()
     reps = int(counted.group(1))
@@ -73,9 +66,9 @@ def test_a_real_clip_shows_its_repetitions(page, app, videos, screenshots):
 def test_a_changing_workout_gets_segments_and_the_video_jumps_to_them(page, app, videos, tmp_path, screenshots):
     workout = concatenate([videos / SQUAT_CLIP, videos / "push_up/krishnawin__FitCenter__push-up_1.mp4"],
                           tmp_path / "workout.mp4", gap_s=1.5)
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     page.locator('input[type="file"]').set_input_files(str(workout))
-    page.get_by_role("heading", name="Squat, then push up").wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.get_by_role("heading", name="Squat, then push up").wait_for(timeout=UPLOAD_RESULT_TIMEOUT_MS)
     push_up = page.locator("button", has_text="push up · 7.3 s")
     push_up.click()
     page.wait_for_function("() => document.querySelector('video').currentTime >= 7", timeout=30_000)
@@ -85,43 +78,43 @@ def test_a_changing_workout_gets_segments_and_the_video_jumps_to_them(page, app,
 
 
 def test_a_second_upload_cancels_the_first(page, app, videos):
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     upload = page.locator('input[type="file"]')
     upload.set_input_files(str(videos / LONG_CLIP))
     progress = page.get_by_text("Finding the person in every frame")
     progress.wait_for(timeout=60_000)
     assert "frames/s" in progress.inner_text() and "left" in page.get_by_text("frames/s").inner_text()
     upload.set_input_files(str(videos / "deadlift/4a454646__MediaPipe-PoseReader__deadlift.mp4"))
-    page.get_by_role("heading", name="Deadlift · ").wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.get_by_role("heading", name="Deadlift · ").wait_for(timeout=UPLOAD_RESULT_TIMEOUT_MS)
     assert not list((app.home / "cache").rglob("*.partial*"))
     assert "Traceback" not in app.log
 
 
 def test_leaving_the_page_while_it_works(page, app, videos):
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     page.locator('input[type="file"]').set_input_files(str(videos / LONG_CLIP))
     page.get_by_text("Finding the person in every frame").wait_for(timeout=60_000)
     page.get_by_role("link", name="Train").click()
     page.get_by_role("heading", name="Train").wait_for(timeout=30_000)
     page.get_by_role("link", name="Upload").click()
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     page.locator('input[type="file"]').set_input_files(str(videos / SQUAT_CLIP))
-    page.get_by_role("heading", name="Squat · ").wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.get_by_role("heading", name="Squat · ").wait_for(timeout=UPLOAD_RESULT_TIMEOUT_MS)
     assert "Traceback" not in app.log
 
 
 def test_a_file_that_is_not_a_video(page, app, tmp_path):
     fake = tmp_path / "holiday.mp4"
     fake.write_text("not a video")
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     page.locator('input[type="file"]').set_input_files(str(fake))
     page.get_by_text("not a video file that can be read").wait_for(timeout=60_000)
 
 
 def test_downloads(page, app, videos, tmp_path):
-    open_upload_page(page, app)
+    open_upload_page(page, app.url)
     page.locator('input[type="file"]').set_input_files(str(videos / SQUAT_CLIP))
-    page.get_by_role("heading", name="Squat · ").wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.get_by_role("heading", name="Squat · ").wait_for(timeout=UPLOAD_RESULT_TIMEOUT_MS)
     saved = {}
     for button in ("Per-frame CSV", "JSON summary", "Annotated video (MP4)"):
         with page.expect_download(timeout=60_000) as download:
@@ -145,14 +138,14 @@ def test_sessions_at_once_each_get_their_own_result(browser, app, videos, tmp_pa
     try:
         pages = [context.new_page() for context in contexts]
         for page in pages:
-            open_upload_page(page, app)
+            open_upload_page(page, app.url)
         for page, clip in zip(pages, clips.values()):
             page.locator('input[type="file"]').set_input_files(str(videos / clip))
         # The third waits for the squat's or the deadlift's worker.
         pages[2].get_by_text(re.compile(r"Waiting for a free worker: (yours is next|\d+ clips? ahead of yours)")
                              ).wait_for(timeout=60_000)
         for page, (exercise, clip) in zip(pages, clips.items()):
-            page.get_by_role("heading", name=f"{exercise} · ").wait_for(timeout=RESULT_TIMEOUT_MS)
+            page.get_by_role("heading", name=f"{exercise} · ").wait_for(timeout=UPLOAD_RESULT_TIMEOUT_MS)
             with page.expect_download(timeout=60_000) as download:
                 page.get_by_role("button", name="JSON summary").click()
             summary = json.loads(download.value.path().read_text())

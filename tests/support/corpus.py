@@ -21,11 +21,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from tests.conftest import SQUAT_CLIP
-from tests.media import without_frame_data, write_video
-from tests.poses import random_pose
-from tests.test_dataset import original_layout_csv
-from tests.test_model import make_model
+from tests.support.data import SQUAT_CLIP
+from tests.support.media import without_frame_data, write_video
+from tests.support.models import make_model
+from tests.support.poses import random_pose
 from wpa.recognition.model import save_model
 from wpa.poses.table import ORIGINAL_COLUMNS
 from wpa.media.video import read_frames

@@ -1,6 +1,6 @@
 """A process that dies by SIGKILL at a chosen moment of training or saving, for test_faults.py.
 
-    python -m tests.fault_driver POINT -- ARGS...
+    python -m tests.support.fault_driver POINT -- ARGS...
 
 runs `python -m wpa ARGS...` (or, for POINT "activate", makes the model ARGS[0] active) and kills
 itself, as a power cut or an out-of-memory kill would, when it reaches POINT:

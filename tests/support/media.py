@@ -67,8 +67,6 @@ def write_image(path: Path, size=(320, 240), value: int = 128) -> Path:
 def concatenate(clips: list[Path], path: Path, size=(640, 360), gap_s: float = 0.0, fps: int = 30) -> Path:
     """One H.264 clip made of `clips` one after another, each letterboxed to `size`, with `gap_s`
     seconds of black frames (nobody in them) between them: a workout that changes exercise."""
-    import cv2
-
     from wpa.media.video import read_frames
 
     width, height = size
@@ -86,12 +84,7 @@ def concatenate(clips: list[Path], path: Path, size=(640, 360), gap_s: float = 0
                 for _ in range(round(gap_s * fps)):
                     put(black)
             for frame in read_frames(clip):
-                scale = min(width / frame.rgb.shape[1], height / frame.rgb.shape[0])
-                resized = cv2.resize(frame.rgb, (round(frame.rgb.shape[1] * scale), round(frame.rgb.shape[0] * scale)))
-                canvas = black.copy()
-                top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
-                canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
-                put(canvas)
+                put(letterbox(frame.rgb, size))
         for packet in stream.encode():
             container.mux(packet)
     return path
@@ -99,24 +92,52 @@ def concatenate(clips: list[Path], path: Path, size=(640, 360), gap_s: float = 0
 
 def write_y4m(clip: Path, path: Path, size=(640, 480), fps: int = 15) -> Path:
     """`clip` letterboxed to `size` as a raw .y4m file: what Chromium's fake camera plays (looped)."""
-    import cv2
+    return write_y4m_frames(fake_camera_pictures(clip, size, fps), path, fps)
 
+
+def fake_camera_pictures(clip: Path, size=(640, 480), fps: int = 15) -> list[np.ndarray]:
+    """The RGB pictures of `clip` as a camera at `fps` would film them, letterboxed to `size`."""
     from wpa.media.video import read_frames
 
-    width, height = size
     frames = list(read_frames(clip))
     step = max(1, round(len(frames) / (frames[-1].timestamp_s * fps))) if frames[-1].timestamp_s else 1
+    return [letterbox(frame.rgb, size) for frame in frames[::step]]
+
+
+def write_y4m_frames(pictures: list[np.ndarray], path: Path, fps: int = 15) -> Path:
+    """RGB `pictures` of one size as a raw .y4m file at `fps`."""
+    height, width = pictures[0].shape[:2]
     with av.open(str(path), "w", format="yuv4mpegpipe") as container:
         stream = container.add_stream("rawvideo", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for frame in frames[::step]:
-            scale = min(width / frame.rgb.shape[1], height / frame.rgb.shape[0])
-            resized = cv2.resize(frame.rgb, (round(frame.rgb.shape[1] * scale), round(frame.rgb.shape[0] * scale)))
-            canvas = np.zeros((height, width, 3), np.uint8)
-            top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
-            canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
-            for packet in stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p")):
+        for picture in pictures:
+            for packet in stream.encode(camera_frame(picture)):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def camera_frames(clip: Path, size=(640, 480), count: int = 60) -> list[av.VideoFrame]:
+    """`count` frames of `clip` (looped), letterboxed to `size`, as the yuv420p frames WebRTC delivers."""
+    from wpa.media.video import read_frames
+
+    frames = [camera_frame(letterbox(frame.rgb, size)) for frame in read_frames(clip)]
+    return [frames[i % len(frames)] for i in range(count)]
+
+
+def camera_frame(rgb: np.ndarray) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+
+
+def letterbox(rgb: np.ndarray, size=(640, 360)) -> np.ndarray:
+    """`rgb` scaled to fit `size` (width, height) whole, centred on black."""
+    import cv2
+
+    width, height = size
+    scale = min(width / rgb.shape[1], height / rgb.shape[0])
+    resized = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)))
+    canvas = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+    canvas[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
+    return canvas

@@ -1,10 +1,12 @@
-"""Synthetic pose sequences for pure-function tests."""
+"""Synthetic pose sequences for pure-function tests, and landmark tables written from them."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
+from wpa.poses.table import ORIGINAL_COLUMNS
 
 
 def random_pose(frames: int = 40, fps: float = 30.0, seed: int = 0, frame_size=(640, 480),
@@ -29,3 +31,13 @@ def with_landmarks(pose: PoseSequence, landmarks: np.ndarray) -> PoseSequence:
     """`pose` with other landmark values."""
     return PoseSequence(landmarks=landmarks.astype(np.float32), world_landmarks=pose.world_landmarks,
                         timestamps_s=pose.timestamps_s, fps=pose.fps, frame_size=pose.frame_size)
+
+
+def original_layout_csv(path, clips):
+    """Rows as the original notebook wrote them: values interleaved per landmark under x0..z32."""
+    rows = []
+    for label, pose in clips:
+        for frame in pose.landmarks:
+            rows.append(list(frame[:, :3].reshape(-1)) + [label])
+    pd.DataFrame(rows, columns=list(ORIGINAL_COLUMNS) + ["label"]).to_csv(path, index=False)
+    return path

@@ -1,11 +1,11 @@
 """Extract a dataset on a two-node Ray cluster of this machine, inside a private network namespace,
 and report what happened as JSON.
 
-Started by test_ray_engine.py as `unshare -n python -m tests.ray_check DATA WORK OUT.json`. It runs
-`python -m wpa extract DATA --ray ...` twice: once plainly (cache in WORK/ray), once killing the
-first Ray worker seen running a clip (cache in WORK/killed), so that the test can check the clip
-was retried or reported, never lost; then it extracts in this process, as the Train page does,
-and cancels after the first clip.
+Started by tests/test_ray_engine.py as `unshare -n python -m tests.support.ray_check DATA WORK
+OUT.json`. It runs `python -m wpa extract DATA --ray ...` twice: once plainly (cache in WORK/ray),
+once killing the first Ray worker seen running a clip (cache in WORK/killed), so that the test can
+check the clip was retried or reported, never lost; then it extracts in this process, as the Train
+page does, and cancels after the first clip.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import REPO
-from tests.ray_cluster import LocalRayCluster, bring_up_loopback, ray_task_processes
+from tests.support.data import REPO
+from tests.support.namespace import bring_up_loopback
+from tests.support.ray_cluster import LocalRayCluster, ray_task_processes
 from wpa.recognition.dataset import extract_dataset, scan_dataset
 from wpa.errors import Cancelled
 from wpa.poses.extraction import RayEngine

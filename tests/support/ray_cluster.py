@@ -3,7 +3,7 @@
 Each node is `ray start --block` with one CPU, the address 127.0.0.1 and a temporary folder of its
 own, started in a process group of its own so that it ends, daemons and all, by that group's id
 (`ray stop` would end every Ray process on the machine). Run it inside a private network
-namespace (`unshare -n`; see `bring_up_loopback`): outside one, Ray offers the machine's external
+namespace (tests/support/namespace.py): outside one, Ray offers the machine's external
 address to its peers.
 """
 
@@ -23,11 +23,6 @@ RAY = Path(sys.executable).with_name("ray")
 OBJECT_STORE_BYTES = 200_000_000
 # What `ray start --block` prints once its node is up and registered.
 STARTED = "This command will now block forever"
-
-
-def bring_up_loopback() -> None:
-    """Loopback, the only interface of a fresh network namespace, is down until brought up."""
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 
 
 class LocalRayCluster:

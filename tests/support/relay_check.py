@@ -1,10 +1,10 @@
 """The Live page through a TURN relay, or at a phone's size: run inside a private network namespace,
 report what happened as JSON.
 
-    unshare -n python -m tests.browser.relay_check CLIP.y4m HOME OUT.json [--turn-secret S --app-secret S]
+    unshare -n python -m tests.support.relay_check CLIP.y4m HOME OUT.json [--turn-secret S --app-secret S]
         [--viewport 390x844 --mobile] [--expect stream|error|camera-refused] [--screenshot NAME]
 
-With --turn-secret, coturn runs beside the app (tests/browser/coturn.py) and the app is told to use
+With --turn-secret, coturn runs beside the app (tests/support/servers.py) and the app is told to use
 it with --app-secret and relay only: Chromium then has relayed candidates only (iceTransportPolicy
 "relay"), so a stream that plays went through coturn. `--expect error` clicks START once and
 times how long the page takes to say why it cannot connect.
@@ -20,26 +20,12 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import CHROMIUM, fake_camera_flags, start_app
-from tests.browser.coturn import start_coturn, turn_url
-from tests.browser.live_check import _log, bring_up_loopback, press_start
+from tests.support.browsers import RECORD_PEERS, launch_chromium, press_start, stream_component
+from tests.support.namespace import bring_up_loopback
+from tests.support.servers import app_log, start_app, start_coturn, stop, turn_url
+
 
 LABEL_WAIT_S = 40  # the exercise needs a few seconds of poses in its window, more on a busy machine
-# In every frame (the component's too): keep each RTCPeerConnection and the configuration it was given,
-# so the test can ask which candidates the stream really uses.
-RECORD_PEERS = """(() => {
-  const Native = window.RTCPeerConnection;
-  if (!Native) return;
-  window.__wpaPeers = [];
-  function Recorded(configuration, ...rest) {
-    const peer = new Native(configuration, ...rest);
-    window.__wpaPeers.push({peer, configuration});
-    return peer;
-  }
-  Recorded.prototype = Native.prototype;
-  Object.setPrototypeOf(Recorded, Native);
-  window.RTCPeerConnection = Recorded;
-})();"""
 SELECTED_PAIR = """async () => {
   const recorded = (window.__wpaPeers || []).at(-1);
   if (!recorded) return null;
@@ -96,13 +82,12 @@ def watch_stream(page, report: dict, home: Path) -> None:
     stats = page.get_by_text("frames classified").inner_text()
     report["frames"] = int(re.search(r"(\d+) frames classified", stats).group(1))
     report["frames_per_second"] = float(re.search(r"([\d.]+) frames/s", stats).group(1))
-    video = page.frame_locator('iframe[title*="webrtc_streamer"]').locator("video").first
+    video = stream_component(page).locator("video").first
     report["video_size"] = video.evaluate("v => [v.videoWidth, v.videoHeight]")
     report["video_box"] = video.bounding_box()
     report["metric_boxes"] = [page.locator('[data-testid="stMetric"]').nth(i).bounding_box() for i in range(2)]
     report["selected_pair"] = component_frame(page).evaluate(SELECTED_PAIR)
-    report["stop_box"] = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role(
-        "button", name="STOP").bounding_box()
+    report["stop_box"] = stream_component(page).get_by_role("button", name="STOP").bounding_box()
     page.screenshot(path=str(home / "streaming.png"))
     page.locator('[data-testid="stMetric"]').first.scroll_into_view_if_needed()
     page.screenshot(path=str(home / "readings.png"))
@@ -111,9 +96,9 @@ def watch_stream(page, report: dict, home: Path) -> None:
 
 def stop_stream(page, home: Path) -> None:
     """STOP, and wait for the server to close its side (the relay's allocations with it)."""
-    page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="STOP").click()
+    stream_component(page).get_by_role("button", name="STOP").click()
     deadline = time.monotonic() + 30
-    while "live session ended" not in _log(home) and time.monotonic() < deadline:
+    while "live session ended" not in app_log(home) and time.monotonic() < deadline:
         time.sleep(0.5)
 
 
@@ -124,7 +109,7 @@ def component_frame(page):
 def watch_failure(page, report: dict, home: Path) -> None:
     """START once; how long until the page says why the stream cannot connect."""
     report["error_before_start"] = page.get_by_text(ERROR_TEXT).count() > 0
-    component = page.frame_locator('iframe[title*="webrtc_streamer"]')
+    component = stream_component(page)
     for _ in range(3):  # a START click sometimes bounces back before the offer is sent: click again
         component.get_by_role("button", name="START").click(timeout=60_000)
         clicked = time.monotonic()
@@ -142,7 +127,7 @@ def watch_failure(page, report: dict, home: Path) -> None:
 
 def watch_refusal(page, report: dict, home: Path) -> None:
     """START once with the camera refused; how long until the page says so, and what it says."""
-    component = page.frame_locator('iframe[title*="webrtc_streamer"]')
+    component = stream_component(page)
     component.get_by_role("button", name="START").click(timeout=60_000)
     clicked = time.monotonic()
     component.get_by_text("NotAllowedError").wait_for(timeout=20_000)
@@ -163,33 +148,29 @@ def main() -> None:
     report: dict = {}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=fake_camera_flags(
-                args.y4m, allow_camera=args.expect != "camera-refused"))
+            browser = launch_chromium(playwright, camera=args.y4m, allow_camera=args.expect != "camera-refused")
             context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=args.mobile,
                                           has_touch=args.mobile)
             context.add_init_script(RECORD_PEERS)
             page = context.new_page()
             page.goto(f"{url}/live")
             page.get_by_role("heading", name="Live").wait_for(timeout=60_000)
-            page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START").wait_for(
-                timeout=60_000)
+            stream_component(page).get_by_role("button", name="START").wait_for(timeout=60_000)
             page.screenshot(path=str(home / ("start-" + args.screenshot)))
             watch = {"stream": watch_stream, "error": watch_failure, "camera-refused": watch_refusal}[args.expect]
             watch(page, report, home)
             page.screenshot(path=str(home / args.screenshot))
             browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process, timeout_s=30)
         if coturn is not None:
-            coturn.terminate()
-            coturn.wait(timeout=10)
+            stop(coturn, timeout_s=10)
             turn_log = (home / "turnserver.log").read_text(errors="replace")
             report["turn_allocations"] = len(re.findall(r"ALLOCATE processed, success", turn_log))
             report["turn_refusals"] = len(re.findall(r"Cannot find credentials", turn_log))
             report["turn_peer_permissions"] = len(re.findall(r"CREATE_PERMISSION processed, success", turn_log))
             report["turn_usage"] = re.findall(r"usage: [^\n]*", turn_log)[-4:]
-        report["traceback_in_log"] = "Traceback" in _log(home)
+        report["traceback_in_log"] = "Traceback" in app_log(home)
         args.out.write_text(json.dumps(report, indent=1))
 
 

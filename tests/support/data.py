@@ -1,0 +1,32 @@
+"""Where the real clips are (../shared/data, or $WPA_TEST_DATA), and the clips tests use. The clips
+are never copied into the repository; tests that need them skip, saying why, where they are absent."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = Path(os.environ.get("WPA_TEST_DATA", REPO.parent / "shared" / "data"))
+VIDEOS = SHARED_DATA / "videos"
+
+# Small real clips of distinct exercises, a few seconds each (one is a GIF, one a portrait phone clip).
+SQUAT_CLIP = "squat/Sarvesh521__Rep-Right__Ayush.mp4"
+SMALL_CLIPS = {
+    "squat": ["squat/Sarvesh521__Rep-Right__Ayush.mp4", "squat/NgoQuocBao1010__Exercise-Correction__squat.gif"],
+    "push_up": ["push_up/krishnawin__FitCenter__push-up_15.mp4", "push_up/krishnawin__FitCenter__push-up_18.mp4"],
+    "jumping_jack": ["jumping_jack/kaiakol__computervision__jumpingjack_correct_003.mp4",
+                     "jumping_jack/kaiakol__computervision__jumpingjack_correct_004.mp4"],
+    "deadlift": ["deadlift/4a454646__MediaPipe-PoseReader__deadlift.mp4",
+                 "deadlift/4a454646__MediaPipe-PoseReader__heellift.mp4"],
+}
+REPS_CLIP = "squat/saipranavr__Exercise-Correction__1.mp4"  # 3 squats, by eye (tests/rep_counts.csv)
+# Back squats filmed from behind, 2 squats in 4.3 s (tests/rep_counts.csv), standing at both ends, so
+# a fake camera's loop is one more squat. (Not SQUAT_CLIP: it starts half-way down a squat and has a
+# pause after it, so looped it is the 6 s loop that repeats, not the squat, and the count stalls.)
+CAMERA_CLIP = "squat/calimiro-ai__WorkoutTracker__squat_13.mp4"
+
+# Our by-eye counts of real clips (path relative to the videos folder: reps).
+REP_COUNTS = {Path(row["path"]).relative_to("data/videos").as_posix(): int(row["reps"]) for row in
+              csv.DictReader((REPO / "tests" / "rep_counts.csv").read_text().splitlines())}
