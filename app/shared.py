@@ -10,7 +10,7 @@ from wpa.recognition.model import ExerciseModel, load_model
 from wpa.serving.store import ModelEntry, active_entry, list_models
 
 
-APP_DIR = Path(__file__).resolve().parents[1]
+APP_DIR = Path(__file__).resolve().parents[1]  # where streamlit_app.py and pages/ are
 _ROUTED = "wpa_routed"  # session_state: streamlit_app.py's navigation has run in this session
 _RETURN_TO = "wpa_return_to"  # session_state: (page, query parameters) to go back to once it has
 

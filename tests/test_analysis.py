@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.support.data import REP_COUNTS, REPS_CLIP, SQUAT_CLIP
+from tests.support.data import REPS_CLIP, REP_COUNTS, SQUAT_CLIP
 from tests.support.media import concatenate, write_video
 from tests.support.models import LABELS, make_model
 from tests.support.movement import phase_of, skeleton

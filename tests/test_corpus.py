@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support.corpus import DATA_CASES, MODEL_CASES, VIDEO_CASES, broken_model, DataCase, VideoCase
+from tests.support.corpus import DATA_CASES, MODEL_CASES, VIDEO_CASES, DataCase, VideoCase, broken_model
 from tests.support.data import REPO
 from tests.support.sandbox import DATASETS, USER_MODELS
-
 from wpa import cli
 from wpa.recognition.inference import readable
 from wpa.serving.store import set_active_model

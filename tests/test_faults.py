@@ -19,7 +19,6 @@ from tests.support.data import REPO, SQUAT_CLIP
 from tests.support.models import make_model
 from tests.support.poses import random_pose
 from tests.support.sandbox import USER_MODELS
-
 from wpa.serving.analysis import analyze_video
 from wpa.recognition.dataset import Clip
 from wpa.recognition.model import load_model

@@ -5,7 +5,6 @@ executed or rendered as raw HTML, user file names never turned into paths, size 
 """
 
 import ast
-import os
 from pathlib import Path
 
 import pytest

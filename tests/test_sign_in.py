@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 
 from tests.support.data import REPO
 from tests.support.sandbox import USER_MODELS
-
 from wpa.serving.jobs import BOARD
 from wpa.serving.store import active_model_name, list_models, set_active_model
 

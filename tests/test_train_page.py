@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 from tests.support.data import REPO
 from tests.support.poses import original_layout_csv, random_pose
 from tests.support.sandbox import DATASETS, USER_MODELS
-
 from wpa.serving.jobs import BOARD
 from wpa.serving.store import active_model_name, set_active_model
 

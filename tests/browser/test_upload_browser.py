@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from tests.support.browsers import UPLOAD_RESULT_TIMEOUT_MS, open_upload_page
-from tests.support.data import REP_COUNTS, REPS_CLIP, SQUAT_CLIP
+from tests.support.data import REPS_CLIP, REP_COUNTS, SQUAT_CLIP
 from tests.support.media import concatenate
 
 LONG_CLIP = "pull_up/calimiro-ai__WorkoutTracker__videoplayback.mp4"  # about a minute
