@@ -2,8 +2,8 @@
 
 Started by tests/browser/test_live_browser.py as
 `unshare -n python -m tests.support.live_check CLIP.y4m HOME OUT.json`. Inside the namespace only
-loopback exists (tests/support/namespace.py). The app and Chromium (whose fake
-camera plays CLIP.y4m in a loop) both run here, so all traffic stays on loopback.
+loopback exists (tests/support/namespace.py). The app and Chromium (whose fake camera plays
+CLIP.y4m in a loop) both run here, so all traffic stays on loopback.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from tests.support.browsers import RECORD_PEERS, launch_chromium, press_start, s
 from tests.support.namespace import bring_up_loopback
 from tests.support.servers import app_log, start_app, start_coturn, stop, turn_url
 
-
 LABEL_WAIT_S = 40  # the exercise needs a few seconds of poses in its window, more on a busy machine
+# Which candidates the stream really uses: the last peer connection RECORD_PEERS kept, its chosen pair.
 SELECTED_PAIR = """async () => {
   const recorded = (window.__wpaPeers || []).at(-1);
   if (!recorded) return null;
