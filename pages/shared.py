@@ -1,5 +1,5 @@
 """What more than one page uses: arriving through the app's navigation, choosing a model, and the
-loaded model shared by all sessions."""
+services the server makes once and every session shares (loaded models, the training jobs)."""
 
 from pathlib import Path
 
@@ -7,7 +7,9 @@ import streamlit as st
 
 from wpa.recognition.inference import readable
 from wpa.recognition.model import ExerciseModel, load_model
+from wpa.serving.jobs import JobBoard
 from wpa.serving.store import ModelEntry, active_entry, list_models
+from wpa.settings import current
 
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -54,6 +56,12 @@ def _load(path: str, saved_at: float) -> ExerciseModel:
 def shared_model(entry: ModelEntry) -> ExerciseModel:
     """One loaded model per folder and save time, shared read-only by all sessions."""
     return _load(str(entry.path), (entry.path / "model.json").stat().st_mtime)
+
+
+@st.cache_resource
+def job_board() -> JobBoard:
+    """The server's training jobs, one board for every session (a refreshed page finds its job)."""
+    return JobBoard(ray_address=current().workers.ray_address)
 
 
 def unsure_below(entry: ModelEntry) -> float:

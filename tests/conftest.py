@@ -37,6 +37,17 @@ SMALL_CLIPS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def settings_read_again():
+    """Each test's wpa settings come from the environment it sets (monkeypatch.setenv): read again
+    before and after it (wpa.settings reads the environment once per process otherwise)."""
+    from wpa.settings import reread
+
+    reread()
+    yield
+    reread()
+
+
 @pytest.fixture
 def threads_left():
     """A function listing the `wpa-` threads still running that the test itself started. Threads

@@ -383,6 +383,11 @@ def _class_row(label: str) -> dict[str, Any]:
     return {"class": label, "clips": 0, "readable clips": 0, "frames": 0, "seconds": 0.0}
 
 
+def folder_listing(folder: Path) -> tuple:
+    """Every file under `folder` with its time and size: what a preview of it depends on."""
+    return tuple(sorted((str(p), p.stat().st_mtime, p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
+
+
 def preview_folder(scan: DatasetScan, progress: Callable[[int, int], None] | None = None) -> DatasetPreview:
     """Open every clip of `scan` (no pose estimation) to count frames and find unreadable files."""
     rows = {label: _class_row(label) for label in scan.labels}

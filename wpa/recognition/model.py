@@ -31,11 +31,6 @@ from wpa.recognition.features import FEATURE_SETS, compute_features, feature_dim
 from wpa.files import replace_directory, staging_directory
 from wpa.poses.sequence import PoseSequence, mirror_pose
 
-# The network is small, so a second intra-op thread slows it down: with both cores busy a live
-# window's prediction took 6.5 ms on two threads against 1.7 ms on one, and a training step of 32
-# took 2-9 ms against 1.9. OpenMP's idle threads also spin on the cores the live streams need.
-torch.set_num_threads(1)
-
 MODEL_FORMAT = "wpa-exercise-model"
 # Below this clip-mean probability of its best class a clip is "unknown", for models saved before
 # the threshold was calibrated on held-out groups (see wpa.openset).
@@ -150,6 +145,16 @@ class ExerciseModel:
         return probabilities
 
 
+def use_one_thread() -> None:
+    """Run torch on one intra-op thread in this process; called by what runs the network (loading a
+    model, training one), never at import.
+
+    The network is small, so a second intra-op thread slows it down: with both cores busy a live
+    window's prediction took 6.5 ms on two threads against 1.7 ms on one, and a training step of 32
+    took 2-9 ms against 1.9. OpenMP's idle threads also spin on the cores the live streams need."""
+    torch.set_num_threads(1)
+
+
 def save_model(model: ExerciseModel, directory: str | Path) -> Path:
     """Write `model` to `directory`, replacing what was there in one atomic step."""
     directory = Path(directory)
@@ -183,6 +188,7 @@ def save_model(model: ExerciseModel, directory: str | Path) -> Path:
 
 def load_model(directory: str | Path) -> ExerciseModel:
     """Load a saved model; raise ModelError saying what is wrong if it cannot be used as it is."""
+    use_one_thread()
     directory = Path(directory)
     metadata = check_model_files(directory)
     name = directory.name

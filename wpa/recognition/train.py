@@ -29,7 +29,7 @@ from wpa.recognition.dataset import Clip, class_problems
 from wpa.errors import DatasetError
 from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from wpa.recognition.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
-from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
+from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, use_one_thread
 from wpa.recognition.training_rows import OTHER, training_rows, validation_views
 
 BALANCING = ("none", "class", "group")
@@ -206,6 +206,7 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
 
     Raises DatasetError for data that cannot train a classifier.
     """
+    use_one_thread()
     labels = check_clips(clips, config.other_labels)
     others = [clip for clip in clips if clip.pose.present.any() and clip.label in config.other_labels]
     clips = [clip for clip in clips if clip.pose.present.any() and clip.label not in config.other_labels]

@@ -14,7 +14,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 import sys
 import time
@@ -22,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from wpa.serving.settings import ServingSettings, SettingsError, read_settings
+from wpa.errors import SettingsError
+from wpa.settings import ServingSettings, current
 
 CHECK_TIMEOUT_S = 5.0
 
@@ -122,7 +122,7 @@ def _address(url: str) -> tuple[str, int, str]:
 
 def main() -> int:
     try:
-        settings = read_settings(os.environ)
+        settings = current().serving
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
