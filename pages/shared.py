@@ -80,12 +80,12 @@ def choose_model(key: str) -> ModelEntry:
     entry = usable[st.sidebar.selectbox("Model", names, index=names.index(active) if active in names else 0,
                                         key=key, help="The active model is chosen on the Train page.")]
     st.sidebar.caption(f"Knows {len(entry.labels)} exercises: {', '.join(readable(label) for label in entry.labels)}.")
-    metrics = entry.headline_metrics
-    if metrics:
-        share, of_what = ((metrics["time_accuracy"], "of the time") if "time_accuracy" in metrics
-                          else (metrics.get("frame_accuracy", 0), "of frames"))
-        st.sidebar.caption(f"On clips it never saw ({entry.measured_by}): {metrics.get('clip_accuracy', 0):.0%} of clips "
-                           f"and {share:.0%} {of_what} right.")
+    headline = entry.headline
+    if headline is not None:
+        share, of_what = ((headline.time_accuracy, "of the time") if headline.time_accuracy is not None
+                          else (headline.frame_accuracy or 0, "of frames"))
+        st.sidebar.caption(f"On clips it never saw ({headline.measured_by}): {headline.clip_accuracy or 0:.0%} of "
+                           f"clips and {share:.0%} {of_what} right.")
     for broken in (e for e in entries if not e.usable):
         st.sidebar.warning(f"{broken.name}: {broken.problem}")
     return entry

@@ -248,13 +248,12 @@ def saved_models(read_only: bool = False) -> None:
     active = active_entry(entries=entries).name
     rows = [{"model": entry.name, "active": entry.name == active,
              "exercises": ", ".join(readable(label) for label in entry.labels) if entry.usable else entry.problem,
-             "clips right": entry.headline_metrics.get("clip_accuracy"),
-             "frames right": entry.headline_metrics.get("frame_accuracy"),
-             "measured by": entry.measured_by,
-             "trained on": (f"{entry.metadata['data_summary'].get('clips', '?')} clips, "
-                            f"{entry.metadata['data_summary'].get('frames', '?')} frames")
-             if entry.usable and entry.metadata.get("data_summary") else "",
-             "saved": (entry.metadata or {}).get("created", "")} for entry in entries]
+             "clips right": entry.headline.clip_accuracy if entry.headline else None,
+             "frames right": entry.headline.frame_accuracy if entry.headline else None,
+             "measured by": entry.headline.measured_by if entry.headline else "not measured",
+             "trained on": f"{entry.card.data.clips} clips, {entry.card.data.frames} frames"
+             if entry.card and entry.card.data.clips else "",
+             "saved": entry.card.created if entry.card else ""} for entry in entries]
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
         "clips right": st.column_config.NumberColumn(format="percent"),
         "frames right": st.column_config.NumberColumn(format="percent")})

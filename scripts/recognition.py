@@ -195,8 +195,8 @@ def save_shipped(clips: list[Clip], kinds: list[str], classes: tuple[str, ...], 
                                                 for r in records if r["kind"] == OURS])
     calibrate(result.model, held_out, config.known_called_unknown,
               f"{len(held_out.clips)} clips of ours held out by stratified group {folds}-fold cross-validation")
-    result.model.metrics["cross_validation"] = {**held_out.to_dict(), "folds": folds}
-    result.model.metrics["recognition"] = figures
+    result.model.card = result.model.card.scored(cross_validation={**held_out.to_dict(), "folds": folds},
+                                                 recognition=figures)
     save_model(result.model, out)
     print(f"saved to {out}: {len(result.train_clips)} training clips, threshold {result.model.unknown_threshold:.3f}")
 

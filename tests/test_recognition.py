@@ -50,10 +50,10 @@ def test_training_on_real_landmarks_with_other_exercises(small_clips):
     assert model.labels == ("deadlift", "push_up", "squat")
     # Each clip here is its own group: one of another exercise dealt to validation is left out.
     trained_others = [c for c in small_clips if c.label in others and c.clip_id in result.train_clips]
-    assert model.data_summary["other_exercises"] == {"jumping_jack": len(trained_others)} and trained_others
+    assert model.card.data.other_exercises == {"jumping_jack": len(trained_others)} and trained_others
     assert not any(c.label in others for c in small_clips if c.clip_id in result.val_clips)
-    assert {c.split_group for c in trained_others} <= set(model.data_summary["groups_seen"])
-    assert model.train_config["other_labels"] == ["jumping_jack"] or model.train_config["other_labels"] == others
+    assert {c.split_group for c in trained_others} <= set(model.card.data.groups_seen)
+    assert model.card.train_config["other_labels"] == ["jumping_jack"] or model.card.train_config["other_labels"] == others
 
     def top(clips):
         return np.mean([np.nanmean(model.predict_pose(c.pose), axis=0).max() for c in clips])

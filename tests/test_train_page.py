@@ -177,7 +177,7 @@ def test_the_page_and_the_cli_train_the_same_model(small_dataset, small_clips, t
                           "--epochs", "6"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert cli.returncode == 0, cli.stderr
     from_cli = json.loads((tmp_path / "cli" / "model.json").read_text())["metrics"]["validation"]
-    assert job.result.model.metrics["validation"] == from_cli
+    assert job.result.model.card.scores.validation == from_cli
     printed = [line.split("val loss ")[1].split()[0] for line in cli.stderr.splitlines() if "val loss" in line]
     assert [f"{epoch.val_loss:.4f}" for epoch in job.result.history] == printed
 

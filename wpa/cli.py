@@ -97,7 +97,7 @@ def run_train(args: argparse.Namespace) -> int:
     result = train_model(data.clips, config, on_epoch=_epoch_printer())
     _progress.close()
     if crossval is not None:
-        result.model.metrics["cross_validation"] = {**crossval.to_dict(), "folds": args.crossval}
+        result.model.card = result.model.card.scored(cross_validation={**crossval.to_dict(), "folds": args.crossval})
         # Every clip held out once is a better guide to the threshold than the validation split alone.
         calibrate(result.model, crossval, config.known_called_unknown,
                   f"{len(crossval.clips)} clips held out by stratified group {args.crossval}-fold cross-validation")
@@ -111,8 +111,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     data = _load(args)
-    seen_clips = set(model.data_summary.get("train_clips", [])) | set(model.data_summary.get("val_clips", []))
-    seen_groups = set(model.data_summary.get("groups_seen", []))
+    seen_clips, seen_groups = model.card.data.seen_clips, set(model.card.data.groups_seen)
     clips = [clip for clip in data.clips if clip.label in model.labels]
     unknown = sorted({clip.label for clip in data.clips} - set(model.labels))
     if unknown:

@@ -3,8 +3,9 @@
 A saved model is a folder with two files, both free of pickle:
 
     weights.pt   the network's tensors (torch.save of a state dict; loaded with weights_only=True)
-    model.json   everything else: labels, scaler, feature set and version, configs, metrics,
-                 a summary of the training data, and the sha256 of weights.pt
+    model.json   everything else: labels, scaler, feature set and version, the network's shape,
+                 the model card (wpa.recognition.card: the training recipe and data, the
+                 scores), and the sha256 of weights.pt
 
 It is written to a staging folder and swapped in atomically, so a crash mid-save leaves the
 previous model whole.
@@ -16,7 +17,6 @@ import functools
 import hashlib
 import json
 import shutil
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from wpa import __version__
 from wpa.errors import ModelError
+from wpa.recognition.card import ModelCard
 from wpa.recognition.features import FEATURE_SETS, compute_features, feature_dim
 from wpa.files import replace_directory, staging_directory
 from wpa.poses.sequence import PoseSequence, mirror_pose
@@ -100,12 +100,10 @@ class ExerciseModel:
     # Average the predictions for the video and its mirror image: a left-handed curl is a curl.
     mirror_average: bool = True
     # A clip (or a stretch of frames) whose best class has a lower mean probability is "unknown":
-    # calibrated so that few clips of known exercises from unseen groups fall below it.
+    # set by the step that fits it (wpa.recognition.train.calibrate) so that few clips of known
+    # exercises from unseen groups fall below it.
     unknown_threshold: float = DEFAULT_UNKNOWN_THRESHOLD
-    train_config: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    data_summary: dict[str, Any] = field(default_factory=dict)
-    created: str = ""
+    card: ModelCard = field(default_factory=ModelCard)  # how it was trained, what it scored
 
     def __post_init__(self) -> None:
         self.network.eval()
@@ -164,8 +162,6 @@ def save_model(model: ExerciseModel, directory: str | Path) -> Path:
         metadata = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
-            "wpa_version": __version__,
-            "created": model.created or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "labels": list(model.labels),
             "feature_set": model.feature_set,
             "feature_version": model.feature_version,
@@ -173,9 +169,7 @@ def save_model(model: ExerciseModel, directory: str | Path) -> Path:
             "unknown_threshold": model.unknown_threshold,
             "model_config": asdict(model.config),
             "scaler": {"mean": model.scaler.mean.tolist(), "scale": model.scaler.scale.tolist()},
-            "train_config": model.train_config,
-            "metrics": model.metrics,
-            "data_summary": model.data_summary,
+            **model.card.to_json(),
             "weights_sha256": _sha256(staged / WEIGHTS_FILE),
         }
         (staged / METADATA_FILE).write_text(json.dumps(metadata, indent=1, allow_nan=False))
@@ -212,8 +206,7 @@ def load_model(directory: str | Path) -> ExerciseModel:
     return ExerciseModel(network=network, config=config, labels=labels, scaler=scaler, feature_set=feature_set,
                          mirror_average=bool(metadata.get("mirror_average", False)),
                          unknown_threshold=float(metadata.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)),
-                         train_config=metadata.get("train_config", {}), metrics=metadata.get("metrics", {}),
-                         data_summary=metadata.get("data_summary", {}), created=metadata.get("created", ""))
+                         card=ModelCard.from_json(metadata))
 
 
 def check_model_files(directory: str | Path) -> dict[str, Any]:
@@ -239,6 +232,11 @@ def check_model_files(directory: str | Path) -> dict[str, Any]:
         raise ModelError(f"Model '{name}': {WEIGHTS_FILE} does not match the checksum in {METADATA_FILE} "
                          "(the file is damaged or was changed). Restore it or train the model again.")
     return metadata
+
+
+def read_model_card(directory: str | Path) -> ModelCard:
+    """The card of the model saved in `directory` (without loading or checking its weights)."""
+    return ModelCard.from_json(read_model_metadata(directory))
 
 
 def read_model_metadata(directory: str | Path) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from wpa.recognition.dataset import Clip, class_problems
 from wpa.errors import DatasetError
 from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from wpa.recognition.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
+from wpa.recognition.card import Calibration, ModelCard, TrainingData
 from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, use_one_thread
 from wpa.recognition.training_rows import OTHER, training_rows, validation_views
 
@@ -227,12 +228,12 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
     history, stop_reason = _fit(network, scaler.transform(train_features), train_targets, train_weights, val_views,
                                 config, on_epoch, should_stop)
 
-    model = ExerciseModel(network=network, config=model_config, labels=labels, scaler=scaler,
-                          feature_set=config.feature_set, mirror_average=config.mirror,
-                          train_config=_config_dict(config), data_summary=summarise_data(clips, train_clips, val_clips))
     trained_others = Counter(clip.label for clip in train_clips if clip.label in config.other_labels)
-    if trained_others:
-        model.data_summary["other_exercises"] = dict(sorted(trained_others.items()))
+    card = ModelCard(train_config=_config_dict(config), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     data=replace(summarise_data(clips, train_clips, val_clips),
+                                  other_exercises=dict(sorted(trained_others.items()))))
+    model = ExerciseModel(network=network, config=model_config, labels=labels, scaler=scaler,
+                          feature_set=config.feature_set, mirror_average=config.mirror, card=card)
     evaluation = None
     if val_clips:
         predictions = _predictions(model, val_clips)
@@ -241,21 +242,20 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
         # The same predictions, judged with the threshold the model now has.
         evaluation = evaluate_probabilities(labels, [p._replace(unknown_threshold=model.unknown_threshold)
                                                      for p in predictions])
-        model.metrics.update({"validation": evaluation.to_dict(), "stop_reason": stop_reason,
-                              "epochs_run": len(history),
-                              "best_epoch": max((r.epoch for r in history if r.best), default=len(history))})
+        model.card = model.card.scored(validation=evaluation.to_dict(), stop_reason=stop_reason,
+                                       epochs_run=len(history),
+                                       best_epoch=max((r.epoch for r in history if r.best), default=len(history)))
     return TrainingResult(model=model, history=history, evaluation=evaluation, stop_reason=stop_reason,
                           train_clips=[c.clip_id for c in train_clips], val_clips=[c.clip_id for c in val_clips])
 
 
 def calibrate(model: ExerciseModel, evaluation: Evaluation, known_called_unknown: float, held_out: str) -> None:
-    """Set `model`'s unknown threshold from held-out clips of known exercises (`evaluation`), so
-    that about `known_called_unknown` of such clips would be called unknown."""
+    """Fit `model`'s unknown threshold on held-out clips of known exercises (`evaluation`), so that
+    about `known_called_unknown` of such clips would be called unknown; its card records how."""
     threshold = calibrate_unknown_threshold(evaluation, known_called_unknown)
     if threshold is not None:
         model.unknown_threshold = threshold
-        model.metrics["unknown_threshold"] = {"threshold": threshold, "calibrated_on": held_out,
-                                              "known_called_unknown": known_called_unknown}
+        model.card = model.card.calibrated(Calibration(threshold, held_out, known_called_unknown))
 
 
 def evaluate_model(model: ExerciseModel, clips: Sequence[Clip]) -> Evaluation:
@@ -291,24 +291,19 @@ def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), f
     return evaluate_probabilities(labels, predictions)
 
 
-def summarise_data(clips: Sequence[Clip], train_clips: Sequence[Clip] = (), val_clips: Sequence[Clip] = ()) -> dict:
-    """Counts per class, for model.json and the pages."""
+def summarise_data(clips: Sequence[Clip], train_clips: Sequence[Clip] = (), val_clips: Sequence[Clip] = ()) -> TrainingData:
+    """Counts per class and the clips and groups seen, for the model card."""
     per_class: dict[str, dict[str, int]] = {}
     for clip in clips:
         entry = per_class.setdefault(clip.label, {"clips": 0, "frames": 0, "frames_with_pose": 0})
         entry["clips"] += 1
         entry["frames"] += len(clip.pose)
         entry["frames_with_pose"] += int(clip.pose.present.sum())
-    return {
-        "clips": len(clips),
-        "frames": sum(len(clip.pose) for clip in clips),
-        "frames_with_pose": sum(int(clip.pose.present.sum()) for clip in clips),
-        "classes": dict(sorted(per_class.items())),
-        "train_clips": [clip.clip_id for clip in train_clips],
-        "val_clips": [clip.clip_id for clip in val_clips],
-        # What `evaluate` leaves out: a clip of a group the model has seen is not a fair test.
-        "groups_seen": sorted({clip.split_group for clip in [*train_clips, *val_clips]}),
-    }
+    return TrainingData(clips=len(clips), frames=sum(len(clip.pose) for clip in clips),
+                        frames_with_pose=sum(int(clip.pose.present.sum()) for clip in clips),
+                        classes=dict(sorted(per_class.items())), train_clips=tuple(clip.clip_id for clip in train_clips),
+                        val_clips=tuple(clip.clip_id for clip in val_clips),
+                        groups_seen=tuple(sorted({clip.split_group for clip in [*train_clips, *val_clips]})))
 
 
 def _fit(network: ExerciseMLP, features: np.ndarray, targets: np.ndarray, weights: np.ndarray,

@@ -191,8 +191,7 @@ class TrainingJob:
         val_clips = set(self.result.val_clips)
         held_out = [clip for clip in self.clips if clip.clip_id in val_clips]
         known = [clip for clip in held_out if clip.label in self._active_model.labels]
-        summary = self._active_model.data_summary
-        seen = set(summary.get("train_clips", [])) | set(summary.get("val_clips", []))
+        seen = self._active_model.card.data.seen_clips
         return Comparison(model_name=self._active_name,
                           evaluation=evaluate_model(self._active_model, known) if known else None,
                           clips_compared=len(known), clips_held_out=len(held_out),
