@@ -16,8 +16,8 @@ import streamlit as st
 from wpa.serving import disk
 from wpa.recognition.augment import AugmentConfig
 from wpa.media.charts import confusion_figure, learning_curves_figure
-from wpa.recognition.dataset import (DatasetPreview, find_datasets, folder_listing, preview_clips, preview_folder,
-                                    resolve_inside, scan_dataset)
+from wpa.recognition.folders import find_datasets, resolve_inside, scan_dataset
+from wpa.recognition.preview import DatasetPreview, folder_listing, preview_clips, preview_folder
 from wpa.errors import WpaError
 from wpa.recognition.features import FEATURE_SETS
 from wpa.recognition.inference import readable

@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wpa.recognition.dataset import Clip, load_clips, with_groups
+from wpa.poses.clip import Clip
+from wpa.recognition.folders import with_groups
+from wpa.recognition.sources import load_clips
 from wpa.recognition.model import ExerciseModel, load_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.recognition.features import compute_features

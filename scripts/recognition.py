@@ -31,7 +31,8 @@ import torch
 
 import wpa.recognition.training_rows
 from wpa.recognition.countix import load_countix_clips
-from wpa.recognition.dataset import Clip, load_clips
+from wpa.poses.clip import Clip
+from wpa.recognition.sources import load_clips
 from wpa.recognition.features import compute_features
 from wpa.recognition.metrics import HeldOut, evaluate_probabilities
 from wpa.recognition.model import save_model

@@ -91,7 +91,8 @@ def small_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def small_clips(small_dataset: Path, small_cache: Path):
     """Pose sequences of the small dataset, extracted once per test session."""
-    from wpa.recognition.dataset import extract_dataset, scan_dataset
+    from wpa.recognition.dataset import extract_dataset
+    from wpa.recognition.folders import scan_dataset
 
     extraction = extract_dataset(scan_dataset(small_dataset).clips, small_cache)
     assert not extraction.failures, extraction.failures

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tests.ray_cluster import LocalRayCluster, bring_up_loopback, ray_task_processes
-from wpa.recognition.dataset import extract_dataset, scan_dataset
+from wpa.recognition.dataset import extract_dataset
+from wpa.recognition.folders import scan_dataset
 from wpa.errors import Cancelled
 from wpa.poses.extraction import RayEngine
 

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import REPO
 from tests.test_dataset import original_layout_csv
 from tests.test_reps import phase_of, skeleton
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 from wpa.poses.table import write_landmarks_table
 

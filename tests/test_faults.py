@@ -19,7 +19,7 @@ from tests.conftest import REPO, SQUAT_CLIP, USER_MODELS
 from tests.poses import random_pose
 from tests.test_model import make_model
 from wpa.serving.analysis import analyze_video
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.recognition.model import load_model
 from wpa.serving.store import active_entry, active_model_name, list_models, save_user_model, set_active_model
 from wpa.poses.table import write_landmarks_table

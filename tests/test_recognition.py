@@ -13,7 +13,7 @@ from torch import nn
 from tests.poses import random_pose
 from tests.test_cli import wpa
 from wpa.recognition.countix import load_countix_clips, pose_from_box_array
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
 from wpa.recognition.features import FEATURE_SETS, box_stretched, compute_features
 from wpa.recognition.model import load_model

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.poses import random_pose
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
 from wpa.recognition.features import compute_features
 from wpa.poses.sequence import mirror_pose

@@ -23,8 +23,10 @@ from typing import Any
 
 from wpa.recognition.augment import AugmentConfig
 from wpa.cli_text import evaluation_text, prediction_text
-from wpa.recognition.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, is_clip_list, load_clips,
-                         scan_clip_list, scan_dataset, with_groups, write_manifest)
+from wpa.recognition.dataset import ExtractionProgress, extract_dataset
+from wpa.recognition.folders import is_clip_list, scan_clip_list, scan_dataset, with_groups
+from wpa.recognition.manifest import CACHE_SUBDIR, write_manifest
+from wpa.recognition.sources import load_clips
 from wpa.errors import SettingsError, WpaError
 from wpa.poses.extraction import ExtractionEngine, engine_for
 from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS

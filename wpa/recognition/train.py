@@ -25,7 +25,8 @@ from sklearn.model_selection import StratifiedGroupKFold
 from torch import nn
 
 from wpa.recognition.augment import AugmentConfig
-from wpa.recognition.dataset import Clip, class_problems
+from wpa.poses.clip import Clip
+from wpa.recognition.preview import class_problems
 from wpa.errors import DatasetError
 from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from wpa.recognition.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from wpa.recognition.augment import augmented_copies
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.recognition.features import box_stretched, compute_features
 from wpa.recognition.model import Scaler
 from wpa.poses.sequence import PoseSequence, mirror_pose

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from wpa.background import Background
 from wpa.serving import disk
-from wpa.recognition.dataset import Clip, ExtractionProgress, extract_dataset, scan_dataset
+from wpa.poses.clip import Clip
+from wpa.recognition.dataset import ExtractionProgress, extract_dataset
+from wpa.recognition.folders import scan_dataset
 from wpa.errors import Cancelled, DatasetError, WpaError
 from wpa.poses.extraction import ExtractionEngine, engine_for
 from wpa.movement.form.profile import FormProfile

@@ -15,7 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-from wpa.recognition.dataset import Clip, load_clips
+from wpa.poses.clip import Clip
+from wpa.recognition.sources import load_clips
 from wpa.movement.form.profile import FormError, FormProfile
 from wpa.movement.form.units import fit_profile
 from wpa.recognition.model import METADATA_FILE, read_model_card
