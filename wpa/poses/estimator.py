@@ -17,6 +17,7 @@ import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
+from wpa.background import Background
 from wpa.errors import PoseModelError
 from wpa.poses.sequence import PoseOptions
 from wpa.settings import current
@@ -89,9 +90,8 @@ def _close_when_dropped(owner: object, landmarker: vision.PoseLandmarker) -> wea
     global _dropped_landmarkers
     with _closer_started:
         if _dropped_landmarkers is None:
-            _dropped_landmarkers = queue.SimpleQueue()
-            threading.Thread(target=_close_dropped_landmarkers, args=(_dropped_landmarkers,),
-                             name="mediapipe-landmarker-closer", daemon=True).start()
+            _dropped_landmarkers = dropped = queue.SimpleQueue()
+            Background(lambda: _close_dropped_landmarkers(dropped), name="mediapipe-landmarker-closer").start()
     finalizer = weakref.finalize(owner, _dropped_landmarkers.put, landmarker)
     finalizer.atexit = False  # at exit the process's end releases it
     return finalizer
