@@ -7,6 +7,7 @@ import streamlit as st
 
 from wpa.recognition.inference import readable
 from wpa.recognition.model import ExerciseModel, load_model
+from wpa.serving.analysis_queue import AnalysisQueue
 from wpa.serving.jobs import JobBoard
 from wpa.serving.store import ModelEntry, active_entry, list_models
 from wpa.settings import current
@@ -56,6 +57,13 @@ def _load(path: str, saved_at: float) -> ExerciseModel:
 def shared_model(entry: ModelEntry) -> ExerciseModel:
     """One loaded model per folder and save time, shared read-only by all sessions."""
     return _load(str(entry.path), (entry.path / "model.json").stat().st_mtime)
+
+
+@st.cache_resource
+def upload_queue() -> AnalysisQueue:
+    """The server's upload queue, one for every session: their clips wait in one line for the same
+    workers (at most WPA_ANALYSIS_WORKERS)."""
+    return AnalysisQueue(workers=current().workers.analysis_workers)
 
 
 @st.cache_resource

@@ -13,7 +13,6 @@ from pathlib import Path
 import streamlit as st
 
 from wpa.serving.analysis import VideoAnalysis, read_analysis
-from wpa.serving.analysis_queue import QUEUE
 from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
 from wpa.movement.form.feedback import form_references, save_good_form
@@ -23,7 +22,7 @@ from wpa.serving.uploads import analysed_upload
 from wpa.media.video import VIDEO_EXTENSIONS
 
 from pages.serving import guard_page, serving_settings
-from pages.shared import choose_model, inside_the_app, shared_model, unsure_below
+from pages.shared import choose_model, inside_the_app, shared_model, unsure_below, upload_queue
 
 inside_the_app(__file__)
 
@@ -35,7 +34,7 @@ def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnaly
     bar = st.progress(0.0, text="Reading the clip…")
     try:
         # A rerun (new upload, page left) raises in bar.progress, which cancels the clip's analysis.
-        with analysed_upload(upload.getbuffer(), upload.name, QUEUE, model, entry.path, inference,
+        with analysed_upload(upload.getbuffer(), upload.name, upload_queue(), model, entry.path, inference,
                              on_status=lambda status: bar.progress(status.fraction, text=status.text())) as ticket:
             analysis = read_analysis(ticket.files, ticket.info, model, inference, model_name=entry.name,
                                      video_name=upload.name, reused=not ticket.status().computed,
