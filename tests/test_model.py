@@ -171,3 +171,17 @@ def test_a_model_saved_before_cards_loads_with_an_empty_one(tmp_path):
     path.write_text(json.dumps(metadata))
     card = load_model(tmp_path / "m").card
     assert card == ModelCard(wpa_version="") and card.scores.headline() is None and not card.data.seen_clips
+
+
+def test_a_card_that_is_not_a_card_is_a_damaged_model(tmp_path):
+    from wpa.serving.store import list_models
+
+    save_model(make_model(), tmp_path / "user" / "odd")
+    path = tmp_path / "user" / "odd" / "model.json"
+    metadata = json.loads(path.read_text())
+    metadata["data_summary"] = {"clips": "many"}
+    path.write_text(json.dumps(metadata))
+    with pytest.raises(ModelError, match="'odd' is damaged: its card in model.json cannot be read"):
+        load_model(tmp_path / "user" / "odd")
+    entry = list_models(tmp_path / "user")[1]
+    assert entry.name == "odd" and not entry.usable and "cannot be read" in entry.problem

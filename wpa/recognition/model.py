@@ -206,7 +206,7 @@ def load_model(directory: str | Path) -> ExerciseModel:
     return ExerciseModel(network=network, config=config, labels=labels, scaler=scaler, feature_set=feature_set,
                          mirror_average=bool(metadata.get("mirror_average", False)),
                          unknown_threshold=float(metadata.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)),
-                         card=ModelCard.from_json(metadata))
+                         card=model_card(metadata, name))
 
 
 def check_model_files(directory: str | Path) -> dict[str, Any]:
@@ -236,7 +236,16 @@ def check_model_files(directory: str | Path) -> dict[str, Any]:
 
 def read_model_card(directory: str | Path) -> ModelCard:
     """The card of the model saved in `directory` (without loading or checking its weights)."""
-    return ModelCard.from_json(read_model_metadata(directory))
+    return model_card(read_model_metadata(directory), Path(directory).name)
+
+
+def model_card(metadata: dict[str, Any], name: str) -> ModelCard:
+    """The card in a model's metadata; ModelError if its fields are not what a card holds."""
+    try:
+        return ModelCard.from_json(metadata)
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise ModelError(f"Model '{name}' is damaged: its card in {METADATA_FILE} cannot be read "
+                         f"({type(error).__name__}: {error}). Restore it or train the model again.") from error
 
 
 def read_model_metadata(directory: str | Path) -> dict[str, Any]:

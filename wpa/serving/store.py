@@ -21,7 +21,8 @@ from wpa.errors import ModelError
 from wpa.files import write_text_atomic
 from wpa.movement.form.references import save_references
 from wpa.recognition.card import Headline, ModelCard
-from wpa.recognition.model import DEFAULT_UNKNOWN_THRESHOLD, METADATA_FILE, ExerciseModel, check_model_files, save_model
+from wpa.recognition.model import (DEFAULT_UNKNOWN_THRESHOLD, METADATA_FILE, ExerciseModel, check_model_files, model_card,
+                                  save_model)
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR, USER_MODELS_DIR
 
 SHIPPED_NAME = "default (shipped)"
@@ -157,8 +158,9 @@ def _remove_leftovers(user_dir: Path) -> None:
 def _entry(name: str, path: Path) -> ModelEntry:
     try:
         metadata = check_model_files(path)
+        card = model_card(metadata, path.name)
     except ModelError as error:
         return ModelEntry(name=name, path=path, card=None, problem=str(error))
-    return ModelEntry(name=name, path=path, card=ModelCard.from_json(metadata),
+    return ModelEntry(name=name, path=path, card=card,
                       labels=tuple(str(label) for label in metadata["labels"]),
                       unknown_threshold=float(metadata.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)))
