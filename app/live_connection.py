@@ -12,7 +12,7 @@ import time
 
 import streamlit as st
 
-from wpa.serving.settings import ServingSettings
+from wpa.settings import ServingSettings
 from wpa.serving.turn import RelayCheck
 
 from app.serving import relay_check

@@ -1,17 +1,17 @@
-"""What the pages share about being served beyond localhost: the serving settings (environment and
+"""What the pages share about being served beyond localhost: the settings (environment and
 `.streamlit/secrets.toml`), the sign-in, and the Live page's TURN credentials and relay check.
 
 The work is in `wpa.serving`; here only what needs Streamlit: reading st.secrets, the session's
 state, and the sign-in form.
 """
 
-import os
 import time
 
 import streamlit as st
 
 from wpa.serving.access import password_matches, sign_in_token
-from wpa.serving.settings import ServingSettings, SettingsError, read_settings
+from wpa.errors import SettingsError
+from wpa.settings import ServingSettings, Settings, with_secrets
 from wpa.serving.turn import RelayCheck, TurnCredentials, check_relay, make_credentials
 
 
@@ -27,13 +27,19 @@ def _secrets_table() -> dict:
         return {}
 
 
-def serving_settings() -> ServingSettings:
-    """The settings, or a message saying what is wrong in them and the page stopped."""
+def app_settings() -> Settings:
+    """wpa's settings (the environment, read once by wpa.settings, and secrets.toml's [wpa] table,
+    which Streamlit reads again when it changes), or a message saying what is wrong in them and the
+    page stopped."""
     try:
-        return read_settings(os.environ, _secrets_table())
+        return with_secrets(_secrets_table())
     except SettingsError as error:
         st.error(str(error))
         st.stop()
+
+
+def serving_settings() -> ServingSettings:
+    return app_settings().serving
 
 
 # --- sign-in ----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """What more than one page uses: arriving through the app's navigation, choosing a model, and the
-loaded model shared by all sessions."""
+services the server makes once and every session shares (loaded models, the training jobs)."""
 
 from pathlib import Path
 
@@ -7,7 +7,10 @@ import streamlit as st
 
 from wpa.recognition.inference import readable
 from wpa.recognition.model import ExerciseModel, load_model
+from wpa.serving.analysis_queue import AnalysisQueue
+from wpa.serving.jobs import JobBoard
 from wpa.serving.store import ModelEntry, active_entry, list_models
+from wpa.settings import current
 
 
 APP_DIR = Path(__file__).resolve().parents[1]  # where streamlit_app.py and pages/ are
@@ -53,6 +56,19 @@ def shared_model(entry: ModelEntry) -> ExerciseModel:
     return _load(str(entry.path), (entry.path / "model.json").stat().st_mtime)
 
 
+@st.cache_resource
+def upload_queue() -> AnalysisQueue:
+    """The server's upload queue, one for every session: their clips wait in one line for the same
+    workers (at most WPA_ANALYSIS_WORKERS)."""
+    return AnalysisQueue(workers=current().workers.analysis_workers)
+
+
+@st.cache_resource
+def job_board() -> JobBoard:
+    """The server's training jobs, one board for every session (a refreshed page finds its job)."""
+    return JobBoard(ray_address=current().workers.ray_address)
+
+
 def unsure_below(entry: ModelEntry) -> float:
     """A slider for the confidence below which the answer is "unsure", starting at the model's own."""
     return st.slider("Unsure below this confidence", 0.0, 0.95, round(entry.unknown_threshold, 2), 0.01,
@@ -69,12 +85,12 @@ def choose_model(key: str) -> ModelEntry:
     entry = usable[st.sidebar.selectbox("Model", names, index=names.index(active) if active in names else 0,
                                         key=key, help="The active model is chosen on the Train page.")]
     st.sidebar.caption(f"Knows {len(entry.labels)} exercises: {', '.join(readable(label) for label in entry.labels)}.")
-    metrics = entry.headline_metrics
-    if metrics:
-        share, of_what = ((metrics["time_accuracy"], "of the time") if "time_accuracy" in metrics
-                          else (metrics.get("frame_accuracy", 0), "of frames"))
-        st.sidebar.caption(f"On clips it never saw ({entry.measured_by}): {metrics.get('clip_accuracy', 0):.0%} of clips "
-                           f"and {share:.0%} {of_what} right.")
+    headline = entry.headline
+    if headline is not None:
+        share, of_what = ((headline.time_accuracy, "of the time") if headline.time_accuracy is not None
+                          else (headline.frame_accuracy or 0, "of frames"))
+        st.sidebar.caption(f"On clips it never saw ({headline.measured_by}): {headline.clip_accuracy or 0:.0%} of "
+                           f"clips and {share:.0%} {of_what} right.")
     for broken in (e for e in entries if not e.usable):
         st.sidebar.warning(f"{broken.name}: {broken.problem}")
     return entry

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.movement.form import FormProfile, Unit, form_units, judge_units
 from wpa.poses.layouts import (exercise_correction_clips, mediapipe17_clip, openpose18_clip,
                               openpose18_table_clips)
@@ -121,7 +121,8 @@ def video_false_cues(clip_list: Path, poses: Path | None = None) -> dict[str, tu
     """Per exercise: (repetitions or hold windows that got a cue, all of them) over the real clips
     of data/videos, each judged by its exercise's profile fitted on the other groups' clips. Poses
     from `poses` (a folder `wpa extract` wrote) when given, else extracted or read from the cache."""
-    from wpa.recognition.dataset import load_clips, with_groups
+    from wpa.recognition.folders import with_groups
+    from wpa.recognition.sources import load_clips
 
     loaded = with_groups(load_clips(poses or clip_list).clips, clip_list)
     clips = [c for c in loaded if c.source and "/data/videos/" in c.source.as_posix()]

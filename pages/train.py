@@ -1,8 +1,9 @@
 """Train page: train a model on your own exercise clips, watch it learn, save it, make it active.
 
-Training runs in a background job on the server (`wpa.serving.jobs.BOARD`); the page shows snapshots of
-it and keeps the job's id in the URL, so a refreshed page finds the same job instead of starting
-another.
+Training runs in a background job on the server's job board (`wpa.serving.jobs`, one per server:
+`app.shared.job_board`); the page shows snapshots of it and keeps the job's id in the URL, so a
+refreshed page finds the same job instead of starting another. Uploaded data is kept by
+`wpa.serving.uploads`.
 """
 
 import time
@@ -13,24 +14,23 @@ import pandas as pd
 import streamlit as st
 
 from wpa.serving import disk
-from wpa.media.archive import unpack_dataset_zip
 from wpa.recognition.augment import AugmentConfig
 from wpa.media.charts import confusion_figure, learning_curves_figure
-from wpa.recognition.dataset import DatasetPreview, find_datasets, preview_clips, preview_folder, resolve_inside, scan_dataset
+from wpa.recognition.folders import find_datasets, resolve_inside, scan_dataset
+from wpa.recognition.preview import DatasetPreview, folder_listing, preview_clips, preview_folder
 from wpa.errors import WpaError
 from wpa.recognition.features import FEATURE_SETS
-from wpa.files import written_atomically
 from wpa.recognition.inference import readable
-from wpa.serving.jobs import BOARD, DataSource, TrainingJob
+from wpa.serving.jobs import DataSource, TrainingJob
 from wpa.recognition.model import load_model
-from wpa.paths import DATA_ROOTS, UPLOADS_DIR
+from wpa.serving.uploads import TrainingUploads
 from wpa.serving.store import (active_entry, active_model_name, delete_user_model, list_models, save_user_model,
                        set_active_model)
 from wpa.poses.table import read_landmarks_csv
-from wpa.recognition.train import TrainConfig
+from wpa.recognition.train_config import TrainConfig
 
-from app.serving import serving_settings, sign_in_form, sign_out_button, signed_in
-from app.shared import inside_the_app
+from app.serving import app_settings, sign_in_form, sign_out_button, signed_in
+from app.shared import inside_the_app, job_board
 
 inside_the_app(__file__)
 
@@ -49,28 +49,13 @@ def csv_preview(path: str) -> DatasetPreview:
     return preview_clips(*read_landmarks_csv(Path(path)))
 
 
-def listing_of(folder: Path) -> tuple:
-    return tuple(sorted((str(p), p.stat().st_mtime, p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
-
-
-def hold_upload(key: str, path: Path) -> None:
-    """Lease the upload this session shows, so the bounded uploads folder keeps it; the lease is
-    kept in the session's state and so ends with the session."""
-    held = st.session_state.get(key)
-    if held is not None and held.held and held.path == path:
-        return
-    if held is not None:
-        held.release()
-    st.session_state[key] = disk.uploads().use(path)
-
-
-def choose_source() -> tuple[DataSource | None, DatasetPreview | None]:
+def choose_source(data_roots: tuple[Path, ...]) -> tuple[DataSource | None, DatasetPreview | None]:
     """The data source widgets; returns the source and its preview, or (None, None) until chosen."""
     kind = st.radio("Your clips", SOURCES, horizontal=True, key="source_kind")
     try:
         if kind == SOURCES[0]:
-            offered = find_datasets(DATA_ROOTS)
-            roots = ", ".join(str(root) for root in DATA_ROOTS)
+            offered = find_datasets(data_roots)
+            roots = ", ".join(str(root) for root in data_roots)
             picked = st.selectbox("Dataset", [str(p) for p in offered], index=None, key="source_folder",
                                   placeholder="Choose a folder" if offered else f"No datasets in {roots}",
                                   help=f"Folders of class folders under {roots} (set WPA_DATA_ROOTS).")
@@ -78,40 +63,28 @@ def choose_source() -> tuple[DataSource | None, DatasetPreview | None]:
             chosen = typed.strip() or picked
             if not chosen:
                 return None, None
-            folder = resolve_inside(chosen, DATA_ROOTS)
-            return DataSource(folder, str(folder)), folder_preview(str(folder), listing_of(folder))
+            folder = resolve_inside(chosen, data_roots)
+            return DataSource(folder, str(folder)), folder_preview(str(folder), folder_listing(folder))
+        uploads = TrainingUploads()
         if kind == SOURCES[1]:
             upload = st.file_uploader("A zip holding one folder per exercise, each with its clips", type=["zip"],
                                       key="source_zip")
             if upload is None:
                 return None, None
             if st.session_state.get("zip_id") != upload.file_id:
-                uploads = disk.uploads()
-                archive = UPLOADS_DIR / f"{upload.file_id}.zip"
-                uploads.ensure_room(upload.size)
-                with uploads.use(archive):  # no other session's eviction takes it while it is unpacked
-                    archive.parent.mkdir(parents=True, exist_ok=True)
-                    archive.write_bytes(upload.getbuffer())
-                    try:
-                        unpacked = unpack_dataset_zip(archive, UPLOADS_DIR, make_room=uploads.ensure_room)
-                    finally:
-                        archive.unlink(missing_ok=True)
-                hold_upload("zip_lease", unpacked)
+                unpacked = uploads.unpack_zip(upload.file_id, upload.getbuffer())
+                st.session_state.zip_lease = uploads.hold(unpacked, st.session_state.get("zip_lease"))
                 st.session_state.zip_folder = unpacked
                 st.session_state.zip_id = upload.file_id
             folder = st.session_state.zip_folder
-            return DataSource(folder, upload.name), folder_preview(str(folder), listing_of(folder))
+            return DataSource(folder, upload.name), folder_preview(str(folder), folder_listing(folder))
         upload = st.file_uploader("A landmarks CSV: the original layout (x0…z32, label) or wpa's table",
                                   type=["csv"], key="source_csv")
         if upload is None:
             return None, None
-        path = UPLOADS_DIR / f"{upload.file_id}.csv"
-        hold_upload("csv_lease", path)  # before writing: a new file must not be evicted as it appears
-        if not path.is_file():
-            disk.uploads().ensure_room(upload.size)
-            with written_atomically(path) as partial:
-                partial.write_bytes(upload.getbuffer())
-        return DataSource(path, upload.name), csv_preview(str(path))
+        lease = st.session_state.csv_lease = uploads.store_csv(upload.file_id, upload.getbuffer(),
+                                                               held=st.session_state.get("csv_lease"))
+        return DataSource(lease.path, upload.name), csv_preview(str(lease.path))
     except WpaError as error:
         st.error(str(error))
         return None, None
@@ -156,7 +129,7 @@ def choose_settings() -> TrainConfig:
 def start_training(source: DataSource, config: TrainConfig, name: str) -> TrainingJob:
     entry = active_entry()
     active = load_model(entry.path) if entry.usable else None
-    return BOARD.start(name, source, config, active_model=active, active_name=entry.name)
+    return job_board().start(name, source, config, active_model=active, active_name=entry.name)
 
 
 @st.fragment(run_every=1.0)
@@ -275,13 +248,12 @@ def saved_models(read_only: bool = False) -> None:
     active = active_entry(entries=entries).name
     rows = [{"model": entry.name, "active": entry.name == active,
              "exercises": ", ".join(readable(label) for label in entry.labels) if entry.usable else entry.problem,
-             "clips right": entry.headline_metrics.get("clip_accuracy"),
-             "frames right": entry.headline_metrics.get("frame_accuracy"),
-             "measured by": entry.measured_by,
-             "trained on": (f"{entry.metadata['data_summary'].get('clips', '?')} clips, "
-                            f"{entry.metadata['data_summary'].get('frames', '?')} frames")
-             if entry.usable and entry.metadata.get("data_summary") else "",
-             "saved": (entry.metadata or {}).get("created", "")} for entry in entries]
+             "clips right": entry.headline.clip_accuracy if entry.headline else None,
+             "frames right": entry.headline.frame_accuracy if entry.headline else None,
+             "measured by": entry.headline.measured_by if entry.headline else "not measured",
+             "trained on": f"{entry.card.data.clips} clips, {entry.card.data.frames} frames"
+             if entry.card and entry.card.data.clips else "",
+             "saved": entry.card.created if entry.card else ""} for entry in entries]
     st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
         "clips right": st.column_config.NumberColumn(format="percent"),
         "frames right": st.column_config.NumberColumn(format="percent")})
@@ -312,19 +284,20 @@ def signed_out_view(serving) -> None:
 
 
 st.title("Train")
-serving = serving_settings()
+settings = app_settings()
+serving = settings.serving
 if not signed_in(serving):
     signed_out_view(serving)
 sign_out_button(serving)
 requested_job = st.query_params.get("job")
-job = BOARD.get(requested_job)
+job = job_board().get(requested_job)
 if job is None:
     if requested_job:
         st.warning("The training job in this page's address is no longer on the server (it was restarted, or "
                    "the job was cleared). Models saved before are kept; start a new training below.")
     st.caption("Bring clips of your own exercises — one folder per exercise — and train a model for them. "
                "Accuracy is measured on clips held out from training.")
-    source, preview = choose_source()
+    source, preview = choose_source(settings.paths.data_roots)
     if preview is not None:
         show_preview(preview)
     config = choose_settings()

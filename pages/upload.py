@@ -1,30 +1,28 @@
 """Upload page: a workout clip analysed frame by frame, its repetitions counted, shown as a timeline
 with the annotated video.
 
-The work happens in worker processes (`wpa.serving.analysis_queue`), one clip at a time each; this page
-holds widgets and layout, and while its clip waits or is analysed it shows where it stands. A new
-upload, or leaving the page, reruns the script: Streamlit then raises inside the waiting loop and
-the clip's ticket is cancelled (the analysis stops unless another session waits for the same clip),
-leaving nothing half-written in the caches.
+The work happens in worker processes (`wpa.serving.analysis_queue`), one clip at a time each, and the
+clip waits for them in `wpa.serving.uploads`; this page holds widgets and layout, and while its clip
+waits or is analysed it shows where it stands. A new upload, or leaving the page, reruns the script:
+Streamlit then raises in the progress bar and the clip's ticket is cancelled (the analysis stops
+unless another session waits for the same clip), leaving nothing half-written in the caches.
 """
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from wpa.serving.analysis import VideoAnalysis, read_analysis
-from wpa.serving.analysis_queue import FAILED, QUEUE
 from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
 from wpa.movement.form.feedback import form_references, save_good_form
 from wpa.recognition.inference import InferenceConfig, readable
 from wpa.serving.store import ModelEntry
+from wpa.serving.uploads import analysed_upload
 from wpa.media.video import VIDEO_EXTENSIONS
 
 from app.serving import guard_page, serving_settings
-from app.shared import choose_model, inside_the_app, shared_model, unsure_below
+from app.shared import choose_model, inside_the_app, shared_model, unsure_below, upload_queue
 
 inside_the_app(__file__)
 
@@ -34,29 +32,17 @@ MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
 def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnalysis:
     model = shared_model(entry)
     bar = st.progress(0.0, text="Reading the clip…")
-    folder = Path(tempfile.mkdtemp(prefix="wpa-upload-"))
-    ticket = None
     try:
-        # Only the extension of the user's file name is used: the name never becomes a path.
-        video = folder / f"upload{Path(upload.name).suffix.lower()}"
-        video.write_bytes(upload.getbuffer())
-        ticket = QUEUE.submit(video, model, entry.path, inference)
-        status = ticket.status()
-        while not status.finished:  # a rerun (new upload, page left) raises in bar.progress
-            bar.progress(status.fraction, text=status.text())
-            status = ticket.wait(timeout=0.25)
-        if status.state == FAILED:
-            raise WpaError(status.error)
-        analysis = read_analysis(ticket.files, ticket.info, model, inference, model_name=entry.name,
-                                 video_name=upload.name, reused=not status.computed,
-                                 references=form_references(entry.path))
-        # Kept while this session shows it: the bounded cache never evicts a video being watched.
-        st.session_state.video_lease = ticket.lease_video()
+        # A rerun (new upload, page left) raises in bar.progress, which cancels the clip's analysis.
+        with analysed_upload(upload.getbuffer(), upload.name, upload_queue(), model, entry.path, inference,
+                             on_status=lambda status: bar.progress(status.fraction, text=status.text())) as ticket:
+            analysis = read_analysis(ticket.files, ticket.info, model, inference, model_name=entry.name,
+                                     video_name=upload.name, reused=not ticket.status().computed,
+                                     references=form_references(entry.path))
+            # Kept while this session shows it: the bounded cache never evicts a video being watched.
+            st.session_state.video_lease = ticket.lease_video()
         return analysis
     finally:
-        if ticket is not None:
-            ticket.cancel()  # no effect once the analysis has ended
-        shutil.rmtree(folder, ignore_errors=True)
         bar.empty()
 
 

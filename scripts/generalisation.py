@@ -18,10 +18,12 @@ import numpy as np
 import torch
 
 from wpa.recognition.augment import AugmentConfig
-from wpa.recognition.dataset import load_clips, with_groups
+from wpa.recognition.folders import with_groups
+from wpa.recognition.sources import load_clips
 from wpa.recognition.metrics import Evaluation
 from wpa.paths import POSE_CACHE_DIR
-from wpa.recognition.train import TrainConfig, cross_validate
+from wpa.recognition.train import cross_validate
+from wpa.recognition.train_config import TrainConfig
 
 ORIGINAL = TrainConfig(feature_set="raw", mirror=False)
 SETUPS: dict[str, TrainConfig] = {

@@ -27,12 +27,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wpa.recognition.dataset import Clip, load_clips, with_groups
+from wpa.poses.clip import Clip
+from wpa.recognition.folders import with_groups
+from wpa.recognition.sources import load_clips
 from wpa.recognition.model import ExerciseModel, load_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.recognition.features import compute_features
 from wpa.poses.sequence import mirror_pose
-from wpa.recognition.train import TrainConfig, fold_of_each_clip, train_model
+from wpa.recognition.train import fold_of_each_clip, train_model
+from wpa.recognition.train_config import TrainConfig
 
 SCORES = ("mean top probability", "energy", "centroid cosine", "Mahalanobis")
 
@@ -115,7 +118,7 @@ def main() -> None:
     torch.set_num_threads(1)
 
     shipped = load_model(args.model)
-    config = replace(TrainConfig.from_dict(shipped.train_config), seed=args.seed)
+    config = replace(TrainConfig.from_dict(shipped.card.train_config), seed=args.seed)
     clips = load_clips(args.data, args.cache, labels=args.classes.split(",") if args.classes else None).clips
     if args.groups:
         clips = with_groups(clips, args.groups)
@@ -139,7 +142,7 @@ def main() -> None:
         print(f"left out {label} ({time.monotonic() - started:.0f} s)", flush=True)
 
     others = [clip for clip in load_clips(args.unknown, args.cache).clips if clip.label not in shipped.labels]
-    shipped_training = [clip for clip in clips if clip.clip_id in set(shipped.data_summary.get("train_clips", []))]
+    shipped_training = [clip for clip in clips if clip.clip_id in set(shipped.card.data.train_clips)]
     records += judge(shipped, shipped_training or clips, others, "not in the shipped model")
 
     print(f"\nthreshold: mean top probability below the model's calibrated threshold "

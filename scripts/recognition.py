@@ -31,12 +31,14 @@ import torch
 
 import wpa.recognition.training_rows
 from wpa.recognition.countix import load_countix_clips
-from wpa.recognition.dataset import Clip, load_clips
+from wpa.poses.clip import Clip
+from wpa.recognition.sources import load_clips
 from wpa.recognition.features import compute_features
 from wpa.recognition.metrics import HeldOut, evaluate_probabilities
 from wpa.recognition.model import save_model
 from wpa.paths import POSE_CACHE_DIR
-from wpa.recognition.train import TrainConfig, _align, calibrate, fold_of_each_clip, train_model
+from wpa.recognition.train import _align, calibrate, fold_of_each_clip, train_model
+from wpa.recognition.train_config import TrainConfig
 
 # A variant is an acceptable answer when named as its shipped exercise (or called unknown).
 VARIANTS = {"hammer_curl": "biceps_curl", "incline_bench_press": "bench_press", "romanian_deadlift": "deadlift"}
@@ -195,8 +197,8 @@ def save_shipped(clips: list[Clip], kinds: list[str], classes: tuple[str, ...], 
                                                 for r in records if r["kind"] == OURS])
     calibrate(result.model, held_out, config.known_called_unknown,
               f"{len(held_out.clips)} clips of ours held out by stratified group {folds}-fold cross-validation")
-    result.model.metrics["cross_validation"] = {**held_out.to_dict(), "folds": folds}
-    result.model.metrics["recognition"] = figures
+    result.model.card = result.model.card.scored(cross_validation={**held_out.to_dict(), "folds": folds},
+                                                 recognition=figures)
     save_model(result.model, out)
     print(f"saved to {out}: {len(result.train_clips)} training clips, threshold {result.model.unknown_threshold:.3f}")
 

@@ -16,6 +16,17 @@ from tests.support.namespace import NoNamespace, namespace_command
 from tests.support.sandbox import DATASETS  # first: it sets the environment wpa reads on import
 
 
+@pytest.fixture(autouse=True)
+def settings_read_again():
+    """Each test's wpa settings come from the environment it sets (monkeypatch.setenv): read again
+    before and after it (wpa.settings reads the environment once per process otherwise)."""
+    from wpa.settings import reread
+
+    reread()
+    yield
+    reread()
+
+
 @pytest.fixture
 def threads_left():
     """A function listing the `wpa-` threads still running that the test itself started. Threads
@@ -59,7 +70,8 @@ def small_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def small_clips(small_dataset: Path, small_cache: Path):
     """Pose sequences of the small dataset, extracted once per test session."""
-    from wpa.recognition.dataset import extract_dataset, scan_dataset
+    from wpa.recognition.dataset import extract_dataset
+    from wpa.recognition.folders import scan_dataset
 
     extraction = extract_dataset(scan_dataset(small_dataset).clips, small_cache)
     assert not extraction.failures, extraction.failures

@@ -163,7 +163,7 @@ def test_model_store_lists_the_shipped_model_and_explains_broken_ones(tmp_path):
     (tmp_path / "mine" / "model.json").write_text("{broken")
     entries = list_models(user_dir=tmp_path)
     assert entries[0].name == SHIPPED_NAME and entries[0].usable and len(entries[0].labels) == 15
-    assert entries[0].headline_metrics["clip_accuracy"] > 0.5 and "cross-validation" in entries[0].measured_by
+    assert entries[0].headline.clip_accuracy > 0.5 and "cross-validation" in entries[0].headline.measured_by
     assert entries[1].name == "mine" and not entries[1].usable and "damaged" in entries[1].problem
 
 

@@ -9,7 +9,7 @@ import pytest
 from tests.support.cli import wpa
 from tests.support.movement import phase_of, skeleton
 from tests.support.poses import original_layout_csv
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 from wpa.poses.table import write_landmarks_table
 

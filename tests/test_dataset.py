@@ -8,8 +8,11 @@ import pytest
 
 from tests.support.media import write_video
 from tests.support.poses import original_layout_csv, random_pose
-from wpa.recognition.dataset import (Clip, extract_dataset, is_clip_list, load_clips, read_cached_dataset, scan_clip_list,
-                         scan_dataset, with_groups, write_manifest)
+from wpa.poses.clip import Clip
+from wpa.recognition.dataset import extract_dataset
+from wpa.recognition.folders import is_clip_list, scan_clip_list, scan_dataset, with_groups
+from wpa.recognition.manifest import read_cached_dataset, write_manifest
+from wpa.recognition.sources import load_clips
 from wpa.errors import DatasetError
 from wpa.recognition.features import compute_features
 from wpa.poses.sequence import LANDMARK_NAMES, PoseOptions

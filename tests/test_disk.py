@@ -11,8 +11,9 @@ import pytest
 
 from wpa.serving import disk
 from wpa.media.archive import unpack_dataset_zip
-from wpa.serving.disk import BoundedFolder, DiskFullError, DiskLimitError, DiskLimits, GB
-from wpa.errors import WpaError
+from wpa.serving.disk import BoundedFolder, DiskFullError
+from wpa.settings import GB, DiskLimits, read_settings
+from wpa.errors import SettingsError, WpaError
 
 
 def entry(folder: Path, name: str, size: int, used_at: float) -> Path:
@@ -129,16 +130,16 @@ def test_paths_outside_the_folder_are_refused(tmp_path):
 
 
 def test_limits_come_from_the_environment():
-    assert DiskLimits.from_environment({}) == DiskLimits(2 * GB, 5 * GB, 10 * GB)
-    limits = DiskLimits.from_environment({"WPA_POSE_CACHE_GB": "0.5", "WPA_UPLOADS_GB": " 20 ", "WPA_ANNOTATED_CACHE_GB": ""})
+    assert read_settings({}).limits == DiskLimits(2 * GB, 5 * GB, 10 * GB)
+    limits = read_settings({"WPA_POSE_CACHE_GB": "0.5", "WPA_UPLOADS_GB": " 20 ", "WPA_ANNOTATED_CACHE_GB": ""}).limits
     assert (limits.annotated_videos, limits.poses, limits.uploads) == (2 * GB, GB // 2, 20 * GB)
 
 
 @pytest.mark.parametrize("value", ["lots", "-1", "nan", "inf", "5GB"])
 def test_a_bad_limit_names_its_variable_and_what_is_expected(value):
-    with pytest.raises(DiskLimitError, match=r"WPA_UPLOADS_GB is '.*', but it must be a number of gigabytes"):
-        DiskLimits.from_environment({"WPA_UPLOADS_GB": value})
-    assert issubclass(DiskLimitError, WpaError)  # shown as a message, not a traceback
+    with pytest.raises(SettingsError, match=r"WPA_UPLOADS_GB is '.*', but it must be a number of gigabytes"):
+        read_settings({"WPA_UPLOADS_GB": value})
+    assert issubclass(SettingsError, WpaError)  # shown as a message, not a traceback
 
 
 def test_two_threads_evicting_at_once_while_entries_come_and_go(tmp_path):

@@ -20,7 +20,7 @@ from tests.support.models import make_model
 from tests.support.poses import random_pose
 from tests.support.sandbox import USER_MODELS
 from wpa.serving.analysis import analyze_video
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.recognition.model import load_model
 from wpa.serving.store import active_entry, active_model_name, list_models, save_user_model, set_active_model
 from wpa.poses.table import write_landmarks_table

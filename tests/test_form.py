@@ -135,7 +135,7 @@ def test_unit_cues_are_few_and_from_different_parts():
 
 
 def test_references_are_tied_to_the_model_weights(tmp_path):
-    from wpa.recognition.dataset import Clip
+    from wpa.poses.clip import Clip
     (tmp_path / "model.json").write_text(json.dumps({"weights_sha256": "abc", "labels": ["curl"]}))
     references = fit_references([Clip("curl/a", "curl", curl()), Clip("curl/b", "curl", curl(seed=1))])
     save_references(references, tmp_path)

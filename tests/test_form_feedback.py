@@ -100,7 +100,7 @@ def test_a_cue_is_drawn_on_the_frame():
 
 
 def test_classify_json_has_form_per_segment(tmp_path, capsys):
-    from wpa.recognition.dataset import Clip
+    from wpa.poses.clip import Clip
     from wpa.poses.table import write_landmarks_table
     pose = curl(reps=5)
     landmarks = np.where(np.isnan(pose.landmarks), pose.landmarks[:, 23:24], pose.landmarks)  # every landmark there

@@ -1,7 +1,7 @@
 """Background training jobs: cancelling while poses are extracted, and failing with a message."""
 
 from wpa.serving.jobs import JobBoard, DataSource
-from wpa.recognition.train import TrainConfig
+from wpa.recognition.train_config import TrainConfig
 
 
 def test_cancel_during_extraction(small_dataset, tmp_path):
@@ -32,13 +32,15 @@ def test_a_job_extracts_on_the_ray_cluster_the_server_names(small_dataset, tmp_p
     fails the job with a message saying so (the cluster itself is tested in test_ray_engine.py)."""
     import socket
 
-    import wpa.serving.jobs
+    from wpa.settings import current, reread
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
-    monkeypatch.setattr(wpa.serving.jobs, "RAY_ADDRESS", address)
-    job = JobBoard().start("on a cluster", DataSource(small_dataset), TrainConfig(epochs=1), cache_dir=tmp_path / "c")
+    monkeypatch.setenv("WPA_RAY_ADDRESS", address)
+    reread()
+    board = JobBoard(ray_address=current().workers.ray_address)  # as the app makes its board
+    job = board.start("on a cluster", DataSource(small_dataset), TrainConfig(epochs=1), cache_dir=tmp_path / "c")
     assert job.extraction_where == f"on the Ray cluster at {address}"
     assert job.wait(timeout=120)
     snapshot = job.snapshot()

@@ -1,6 +1,7 @@
 """Saved models: round trip, and clear refusal of anything that is not exactly what was saved."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from tests.support.models import LABELS, make_model
 from tests.support.poses import random_pose
 from wpa.errors import ModelError
 from wpa.recognition.features import DEFAULT_FEATURE_SET
+from wpa.recognition.card import ModelCard
 from wpa.recognition.model import ExerciseMLP, ModelConfig, Scaler, load_model, save_model
 from wpa.poses.sequence import mirror_pose
 
@@ -31,7 +33,7 @@ def test_round_trip_gives_identical_predictions(tmp_path):
     loaded = load_model(tmp_path / "m")
     assert loaded.labels == LABELS and loaded.feature_set == DEFAULT_FEATURE_SET
     assert loaded.unknown_threshold == 0.37
-    assert loaded.metrics == model.metrics and loaded.data_summary == model.data_summary
+    assert loaded.card == replace(model.card, created=loaded.card.created) and loaded.card.created
     np.testing.assert_array_equal(loaded.predict_pose(pose), model.predict_pose(pose))
     assert np.isnan(loaded.predict_pose(pose)[2]).all()
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "weights.pt"]
@@ -133,3 +135,42 @@ def test_a_folder_without_a_model_says_so(tmp_path):
     (tmp_path / "model.json").write_text('{"something": "else"}')
     with pytest.raises(ModelError, match="does not hold a wpa exercise model"):
         load_model(tmp_path)
+
+
+def test_the_shipped_model_s_card_is_read_from_its_old_keys_and_saved_back_the_same(tmp_path):
+    from wpa.paths import DEFAULT_MODEL_DIR
+
+    shipped = load_model(DEFAULT_MODEL_DIR)
+    card = shipped.card
+    assert card.data.clips > 100 and card.data.val_clips and card.data.other_exercises
+    assert card.scores.cross_validation["folds"] == 5 and card.scores.unknown_threshold.threshold == shipped.unknown_threshold
+    assert card.scores.headline().measured_by.endswith("5-fold cross-validation") and card.created
+    save_model(shipped, tmp_path / "again")
+    before, after = (json.loads((folder / "model.json").read_text()) for folder in (DEFAULT_MODEL_DIR, tmp_path / "again"))
+    assert {key: value for key, value in after.items() if key != "weights_sha256"} == \
+        {key: value for key, value in before.items() if key != "weights_sha256"}
+
+
+def test_a_model_saved_before_cards_loads_with_an_empty_one(tmp_path):
+    save_model(make_model(), tmp_path / "m")
+    path = tmp_path / "m" / "model.json"
+    metadata = json.loads(path.read_text())
+    for key in ("wpa_version", "created", "train_config", "metrics", "data_summary"):
+        del metadata[key]
+    path.write_text(json.dumps(metadata))
+    card = load_model(tmp_path / "m").card
+    assert card == ModelCard(wpa_version="") and card.scores.headline() is None and not card.data.seen_clips
+
+
+def test_a_card_that_is_not_a_card_is_a_damaged_model(tmp_path):
+    from wpa.serving.store import list_models
+
+    save_model(make_model(), tmp_path / "user" / "odd")
+    path = tmp_path / "user" / "odd" / "model.json"
+    metadata = json.loads(path.read_text())
+    metadata["data_summary"] = {"clips": "many"}
+    path.write_text(json.dumps(metadata))
+    with pytest.raises(ModelError, match="'odd' is damaged: its card in model.json cannot be read"):
+        load_model(tmp_path / "user" / "odd")
+    entry = list_models(tmp_path / "user")[1]
+    assert entry.name == "odd" and not entry.usable and "cannot be read" in entry.problem

@@ -14,7 +14,8 @@ from tests.support.data import REPO
 from tests.support.media import write_video
 from tests.support.poses import random_pose
 from wpa import cli
-from wpa.recognition.dataset import Clip, ClipRef, ExtractionProgress
+from wpa.poses.clip import Clip, ClipRef
+from wpa.recognition.dataset import ExtractionProgress
 from wpa.progress import Progress
 from wpa.poses.table import write_landmarks_table
 

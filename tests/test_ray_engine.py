@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.data import REPO, SQUAT_CLIP
 from tests.support.media import write_video
-from wpa.recognition.dataset import CACHE_SUBDIR, read_cached_dataset
+from wpa.recognition.manifest import CACHE_SUBDIR, read_cached_dataset
 from wpa.poses.extraction import extract_clip
 from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseOptions

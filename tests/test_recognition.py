@@ -13,13 +13,14 @@ from torch import nn
 from tests.support.cli import wpa
 from tests.support.poses import random_pose
 from wpa.recognition.countix import load_countix_clips, pose_from_box_array
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
 from wpa.recognition.features import FEATURE_SETS, box_stretched, compute_features
 from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
 from wpa.poses.table import WORLD_COLUMNS, write_landmarks_table
-from wpa.recognition.train import TrainConfig, check_clips, row_losses, train_model
+from wpa.recognition.train import check_clips, row_losses, train_model
+from wpa.recognition.train_config import TrainConfig
 from wpa.recognition.training_rows import OTHER, training_rows
 
 QUICK = TrainConfig(epochs=4, patience=4)
@@ -50,10 +51,10 @@ def test_training_on_real_landmarks_with_other_exercises(small_clips):
     assert model.labels == ("deadlift", "push_up", "squat")
     # Each clip here is its own group: one of another exercise dealt to validation is left out.
     trained_others = [c for c in small_clips if c.label in others and c.clip_id in result.train_clips]
-    assert model.data_summary["other_exercises"] == {"jumping_jack": len(trained_others)} and trained_others
+    assert model.card.data.other_exercises == {"jumping_jack": len(trained_others)} and trained_others
     assert not any(c.label in others for c in small_clips if c.clip_id in result.val_clips)
-    assert {c.split_group for c in trained_others} <= set(model.data_summary["groups_seen"])
-    assert model.train_config["other_labels"] == ["jumping_jack"] or model.train_config["other_labels"] == others
+    assert {c.split_group for c in trained_others} <= set(model.card.data.groups_seen)
+    assert model.card.train_config["other_labels"] == ["jumping_jack"] or model.card.train_config["other_labels"] == others
 
     def top(clips):
         return np.mean([np.nanmean(model.predict_pose(c.pose), axis=0).max() for c in clips])

@@ -75,7 +75,7 @@ def test_the_upload_limit_is_set_and_stated():
 
 
 def test_the_data_folder_a_user_types_stays_inside_the_offered_roots(tmp_path):
-    from wpa.recognition.dataset import resolve_inside
+    from wpa.recognition.folders import resolve_inside
     from wpa.errors import DatasetError
 
     root = tmp_path / "datasets"

@@ -6,13 +6,14 @@ import json
 import pytest
 
 from wpa.serving.access import password_matches, sign_in_token
-from wpa.serving.settings import ServingSettings, SettingsError, read_settings
+from wpa.errors import SettingsError
+from wpa.settings import ServingSettings, read_settings
 from wpa.serving.turn import _address, browser_configuration, check_relay, ice_servers, make_credentials
 from tests.support.servers import free_port
 
 
 def test_no_settings_is_local_use_open_and_direct():
-    settings = read_settings({}, None)
+    settings = read_settings({}, None).serving
     assert settings == ServingSettings()
     assert not settings.uses_turn and not settings.sign_in_required
     assert browser_configuration(settings, None) == {"iceServers": []}
@@ -21,12 +22,12 @@ def test_no_settings_is_local_use_open_and_direct():
 def test_the_environment_wins_over_the_secrets_file():
     secrets = {"turn_urls": ["turn:a.example:3478"], "turn_secret": "from-file", "password": "pw",
                "relay_only": True, "sign_in_for": "everything"}
-    settings = read_settings({"WPA_TURN_SECRET": "from-env", "WPA_TURN_CREDENTIAL_LIFETIME_S": "600"}, secrets)
+    settings = read_settings({"WPA_TURN_SECRET": "from-env", "WPA_TURN_CREDENTIAL_LIFETIME_S": "600"}, secrets).serving
     assert settings.turn_urls == ("turn:a.example:3478",) and settings.turn_secret == "from-env"
     assert settings.turn_credential_lifetime_s == 600 and settings.relay_only and settings.password == "pw"
     assert settings.sign_in_for == "everything"
     both = read_settings({"WPA_TURN_URLS": "turn:a:3478?transport=udp, turn:a:3478?transport=tcp",
-                          "WPA_TURN_SECRET": "s"})
+                          "WPA_TURN_SECRET": "s"}).serving
     assert both.turn_urls == ("turn:a:3478?transport=udp", "turn:a:3478?transport=tcp")
 
 
@@ -42,7 +43,7 @@ def test_the_environment_wins_over_the_secrets_file():
 ])
 def test_a_wrong_setting_is_refused_with_what_to_do(environ, says):
     with pytest.raises(SettingsError, match=says):
-        read_settings(environ)
+        read_settings(environ).serving
 
 
 def test_credentials_follow_coturns_rest_scheme():
@@ -57,7 +58,7 @@ def test_credentials_follow_coturns_rest_scheme():
 def test_browser_and_server_get_the_same_servers_and_only_the_browser_the_relay_policy():
     extra = [{"urls": "stun:stun.example.org:3478"}]
     settings = read_settings({"WPA_TURN_URLS": "turn:t.example:3478", "WPA_TURN_SECRET": "s",
-                              "WPA_RELAY_ONLY": "1", "WPA_ICE_SERVERS": json.dumps(extra)})
+                              "WPA_RELAY_ONLY": "1", "WPA_ICE_SERVERS": json.dumps(extra)}).serving
     credentials = make_credentials("s", 600, name="bob")
     servers = ice_servers(settings, credentials)
     assert servers == [*extra, {"urls": ["turn:t.example:3478"], "username": credentials.username,
@@ -67,7 +68,7 @@ def test_browser_and_server_get_the_same_servers_and_only_the_browser_the_relay_
 
 
 def test_a_relay_that_does_not_answer_is_reported_as_unreachable():
-    settings = read_settings({"WPA_TURN_URLS": f"turn:127.0.0.1:{free_port()}", "WPA_TURN_SECRET": "s"})
+    settings = read_settings({"WPA_TURN_URLS": f"turn:127.0.0.1:{free_port()}", "WPA_TURN_SECRET": "s"}).serving
     result = check_relay(settings, make_credentials("s", 600), timeout_s=1.5)
     assert not result.ok and result.problem == "unreachable" and "make turn" in result.message
 

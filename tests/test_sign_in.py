@@ -8,9 +8,9 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.shared import job_board
 from tests.support.data import REPO
 from tests.support.sandbox import USER_MODELS
-from wpa.serving.jobs import BOARD
 from wpa.serving.store import active_model_name, list_models, set_active_model
 
 PASSWORD = "correct horse battery staple"
@@ -76,7 +76,7 @@ def test_signed_in_can_train_save_activate_and_delete(small_dataset, small_clips
     at.number_input[0].set_value(2)  # most epochs
     at.text_input(key="model_name").set_value("signed in")
     next(b for b in at.button if b.label == "Start training").click().run()
-    job = BOARD.get(at.query_params["job"])
+    job = job_board().get(at.query_params["job"])
     assert job is not None and job.wait(timeout=300) and job.snapshot().state == "finished"
     at.run()
 

@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from tests.support.poses import random_pose
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
 from wpa.recognition.features import compute_features
 from wpa.poses.sequence import mirror_pose
 from wpa.recognition.augment import AugmentConfig
-from wpa.recognition.train import TrainConfig, check_clips, cross_validate, fold_of_each_clip, split_by_group, train_model
+from wpa.recognition.train import check_clips, cross_validate, fold_of_each_clip, split_by_group, train_model
+from wpa.recognition.train_config import TrainConfig
 from wpa.recognition.training_rows import balancing_weights as _balancing_weights, training_rows as _training_rows
 
 QUICK = TrainConfig(epochs=3, patience=3)
@@ -57,8 +58,8 @@ def test_training_on_real_landmarks(small_clips):
     assert sorted(clip_id.split("/")[0] for clip_id in result.val_clips) == ["deadlift", "jumping_jack", "push_up", "squat"]
     assert result.model.labels == ("deadlift", "jumping_jack", "push_up", "squat")
     assert result.evaluation is not None and len(result.evaluation.clips) == len(result.val_clips)
-    assert result.model.metrics["validation"]["clips"] == len(result.val_clips)
-    assert result.model.data_summary["clips"] == 8 and result.model.data_summary["val_clips"] == result.val_clips
+    assert result.model.card.scores.validation["clips"] == len(result.val_clips)
+    assert result.model.card.data.clips == 8 and list(result.model.card.data.val_clips) == result.val_clips
     # The frames the model was trained on are learnt.
     assert epochs[-1].train_accuracy > 0.8
 
@@ -140,7 +141,7 @@ def test_augmented_balanced_training_on_real_landmarks(small_clips):
     assert rows.shape == (4 * frames, 351) and len(targets) == len(weights) == 4 * frames  # clip, copy, mirrors
     assert np.isfinite(rows).all()
     result = train_model(small_clips, config)
-    assert result.model.feature_set == "body-travel" and result.model.train_config["augment"]["copies"] == 1
+    assert result.model.feature_set == "body-travel" and result.model.card.train_config["augment"]["copies"] == 1
 
 
 def test_balancing_gives_each_class_and_each_group_of_a_class_the_same_weight():
@@ -156,7 +157,7 @@ def test_balancing_gives_each_class_and_each_group_of_a_class_the_same_weight():
 
 def test_a_model_s_recipe_can_be_read_back_from_what_it_records(small_clips):
     config = TrainConfig(feature_set="body-travel", augment=AugmentConfig(copies=1, max_yaw_deg=30), epochs=1)
-    recorded = train_model(small_clips, config).model.train_config
+    recorded = train_model(small_clips, config).model.card.train_config
     assert TrainConfig.from_dict(json.loads(json.dumps(recorded))) == config
 
 
@@ -164,5 +165,7 @@ def test_the_unknown_threshold_is_calibrated_on_held_out_clips(small_clips):
     result = train_model(small_clips, QUICK)
     confidences = sorted(clip.confidence for clip in result.evaluation.clips)
     assert confidences[0] <= result.model.unknown_threshold <= confidences[-1]
-    assert result.model.metrics["unknown_threshold"]["calibrated_on"] == f"{len(result.val_clips)} validation clips"
+    calibration = result.model.card.scores.unknown_threshold
+    assert calibration.calibrated_on == f"{len(result.val_clips)} validation clips"
+    assert calibration.threshold == result.model.unknown_threshold
     assert result.evaluation.unknown_share is not None

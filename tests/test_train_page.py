@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.shared import job_board
 from tests.support.data import REPO
 from tests.support.poses import original_layout_csv, random_pose
 from tests.support.sandbox import DATASETS, USER_MODELS
-from wpa.serving.jobs import BOARD
 from wpa.serving.store import active_model_name, set_active_model
 
 
@@ -27,7 +27,7 @@ def start_button(at: AppTest):
 
 
 def job_in_url(at: AppTest):
-    return BOARD.get(at.query_params["job"])
+    return job_board().get(at.query_params["job"])
 
 
 def radio_source(at: AppTest, label: str) -> AppTest:
@@ -86,7 +86,7 @@ def test_a_refreshed_page_finds_its_job_and_it_is_not_started_twice(small_datase
     at.number_input[6].set_value(100)  # patience: keep it running while the test looks
     start_button(at).click().run()
     job = job_in_url(at)
-    assert BOARD.start("the same again", job.source, job.config) is job
+    assert job_board().start("the same again", job.source, job.config) is job
 
     refreshed = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
     refreshed.query_params["job"] = job.id
@@ -177,7 +177,7 @@ def test_the_page_and_the_cli_train_the_same_model(small_dataset, small_clips, t
                           "--epochs", "6"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert cli.returncode == 0, cli.stderr
     from_cli = json.loads((tmp_path / "cli" / "model.json").read_text())["metrics"]["validation"]
-    assert job.result.model.metrics["validation"] == from_cli
+    assert job.result.model.card.scores.validation == from_cli
     printed = [line.split("val loss ")[1].split()[0] for line in cli.stderr.splitlines() if "val loss" in line]
     assert [f"{epoch.val_loss:.4f}" for epoch in job.result.history] == printed
 
@@ -209,9 +209,10 @@ def test_an_uploaded_csv_is_kept_while_the_page_shows_it(tmp_path):
 
 
 def test_an_upload_larger_than_the_uploads_limit_is_refused(tmp_path, monkeypatch):
-    from wpa.serving import disk
+    from wpa.settings import GB, reread
 
-    monkeypatch.setattr(disk, "limits", lambda: disk.DiskLimits(uploads=1024))
+    monkeypatch.setenv("WPA_UPLOADS_GB", repr(1024 / GB))  # 1 kB, read as the server would read it
+    reread()
     path = original_layout_csv(tmp_path / "l.csv", [("squat", random_pose(frames=30, seed=1)),
                                                    ("plank", random_pose(frames=20, seed=2))])
     at = radio_source(train_page(), "Landmarks CSV")

@@ -23,21 +23,26 @@ from typing import Any
 
 from wpa.recognition.augment import AugmentConfig
 from wpa.cli_text import evaluation_text, prediction_text
-from wpa.recognition.dataset import (CACHE_SUBDIR, ExtractionProgress, extract_dataset, is_clip_list, load_clips,
-                         scan_clip_list, scan_dataset, with_groups, write_manifest)
-from wpa.errors import WpaError
+from wpa.recognition.dataset import ExtractionProgress, extract_dataset
+from wpa.recognition.folders import is_clip_list, scan_clip_list, scan_dataset, with_groups
+from wpa.recognition.manifest import CACHE_SUBDIR, write_manifest
+from wpa.recognition.sources import load_clips
+from wpa.errors import SettingsError, WpaError
 from wpa.poses.extraction import ExtractionEngine, engine_for
 from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
-from wpa.movement.form.cli import add_form_commands, form_record, form_references
+from wpa.movement.form.cli import add_form_commands
+from wpa.movement.form.feedback import form_record, form_references
 from wpa.recognition.inference import (InferenceConfig, classify_video, clip_warnings,
                            count_segment_repetitions, predict_clip)
 from wpa.recognition.model import load_model, save_model
-from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR, RAY_ADDRESS
+from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.poses.sequence import PoseOptions
 from wpa.progress import Progress
 from wpa.poses.table import ASSUMED_FPS, read_landmarks_csv, write_landmarks_table
-from wpa.recognition.train import BALANCING, EpochReport, TrainConfig, calibrate, cross_validate, evaluate_model, train_model
+from wpa.recognition.train import EpochReport, calibrate, cross_validate, evaluate_model, train_model
+from wpa.recognition.train_config import BALANCING, TrainConfig
 from wpa.media.video import probe_video
+from wpa.settings import current
 
 
 # All progress of the command being run; main() sets whether it is quiet.
@@ -45,8 +50,13 @@ _progress = Progress()
 
 
 def main(argv: list[str] | None = None, prog: str = "wpa") -> int:
-    """Run one command; return the exit status (0 success, 1 failure, 2 usage)."""
-    args = _parser(prog).parse_args(argv)
+    """Run one command; return the exit status (0 success, 1 failure, 2 usage or settings)."""
+    try:
+        settings = current()  # checked before anything runs: a wrong setting is one message
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    args = _parser(prog, settings.workers.ray_address).parse_args(argv)
     _progress.quiet = args.quiet
     try:
         try:
@@ -91,7 +101,7 @@ def run_train(args: argparse.Namespace) -> int:
     result = train_model(data.clips, config, on_epoch=_epoch_printer())
     _progress.close()
     if crossval is not None:
-        result.model.metrics["cross_validation"] = {**crossval.to_dict(), "folds": args.crossval}
+        result.model.card = result.model.card.scored(cross_validation={**crossval.to_dict(), "folds": args.crossval})
         # Every clip held out once is a better guide to the threshold than the validation split alone.
         calibrate(result.model, crossval, config.known_called_unknown,
                   f"{len(crossval.clips)} clips held out by stratified group {args.crossval}-fold cross-validation")
@@ -105,8 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     data = _load(args)
-    seen_clips = set(model.data_summary.get("train_clips", [])) | set(model.data_summary.get("val_clips", []))
-    seen_groups = set(model.data_summary.get("groups_seen", []))
+    seen_clips, seen_groups = model.card.data.seen_clips, set(model.card.data.groups_seen)
     clips = [clip for clip in data.clips if clip.label in model.labels]
     unknown = sorted({clip.label for clip in data.clips} - set(model.labels))
     if unknown:
@@ -312,7 +321,7 @@ def _report_failures(failures) -> None:
         print(f"skipped {name}: {reason}", file=sys.stderr)
 
 
-def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
+def _parser(prog: str = "wpa", ray_address: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Recognise workout exercises in video.")
     quiet_help = "no progress on stderr (errors and warnings still print)"
     parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
@@ -324,7 +333,7 @@ def _parser(prog: str = "wpa") -> argparse.ArgumentParser:
 
     def engine_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--workers", type=int, help="parallel extraction processes (default: one per core)")
-        command.add_argument("--ray", metavar="ADDRESS", default=RAY_ADDRESS,
+        command.add_argument("--ray", metavar="ADDRESS", default=ray_address,
                              help="extract on a Ray cluster: `auto`, or HOST:PORT of its head (default: $WPA_RAY_ADDRESS, "
                                   "else this machine)")
         command.add_argument("--ray-shared-paths", action="store_true",

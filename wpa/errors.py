@@ -27,3 +27,7 @@ class DatasetError(WpaError):
 
 class Cancelled(WpaError):
     """Work stopped because a person asked it to."""
+
+
+class SettingsError(WpaError):
+    """A setting (an environment variable or secrets.toml's [wpa] table) is malformed or contradicts another."""

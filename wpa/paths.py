@@ -1,53 +1,29 @@
-"""Where wpa finds and keeps things. Each location can be moved with an environment variable."""
+"""Where wpa finds and keeps things: this process's paths settings (`wpa.settings.PathSettings`,
+moved by WPA_MODEL, WPA_POSE_MODEL, WPA_CACHE_DIR and WPA_DATA_DIR), named for the modules that
+use them as defaults."""
 
 from __future__ import annotations
 
-import os
-import site
-import sys
-from pathlib import Path
+from wpa.settings import REPO_DIR, current_paths, shipped_models_dir, worker_environment
 
-REPO_DIR = Path(__file__).resolve().parents[1]
+__all__ = ["REPO_DIR", "SHIPPED_MODELS_DIR", "DEFAULT_POSE_MODEL", "DEFAULT_MODEL_DIR", "CACHE_DIR", "POSE_CACHE_DIR",
+           "ANNOTATED_CACHE_DIR", "DATA_DIR", "USER_MODELS_DIR", "UPLOADS_DIR", "worker_environment"]
 
-
-def _shipped_models_dir() -> Path:
-    """The folder of the shipped models. In a checkout (and after `pip install -e .`) it is models/
-    beside the package. A wheel cannot put files beside the package, so `pip install .` installs
-    them as data files (pyproject.toml) under <prefix>/share/wpa/models: the environment's prefix,
-    or the user base after `pip install --user`. A folder counts only if it holds the pose model."""
-    candidates = [REPO_DIR / "models"] + [Path(prefix) / "share" / "wpa" / "models"
-                                          for prefix in (sys.prefix, site.getuserbase())]
-    return next((folder for folder in candidates if (folder / "pose_landmarker_full.task").is_file()), candidates[0])
-
-
-SHIPPED_MODELS_DIR = _shipped_models_dir()
+SHIPPED_MODELS_DIR = shipped_models_dir()
+_PATHS = current_paths()
 
 # The MediaPipe PoseLandmarker bundle shipped in the repository (see models/README.md).
-DEFAULT_POSE_MODEL = Path(os.environ.get("WPA_POSE_MODEL", SHIPPED_MODELS_DIR / "pose_landmarker_full.task"))
+DEFAULT_POSE_MODEL = _PATHS.pose_model
 # The exercise classifier used when none is chosen.
-DEFAULT_MODEL_DIR = Path(os.environ.get("WPA_MODEL", SHIPPED_MODELS_DIR / "default"))
+DEFAULT_MODEL_DIR = _PATHS.model_dir
 
 # Things that can be rebuilt: extracted poses, annotated videos.
-CACHE_DIR = Path(os.environ.get("WPA_CACHE_DIR", Path.home() / ".cache" / "wpa"))
-POSE_CACHE_DIR = CACHE_DIR / "poses"
-ANNOTATED_CACHE_DIR = CACHE_DIR / "annotated"
+CACHE_DIR = _PATHS.cache_dir
+POSE_CACHE_DIR = _PATHS.pose_cache_dir
+ANNOTATED_CACHE_DIR = _PATHS.annotated_cache_dir
 
 # Things that cannot: models trained by users, and the data they uploaded to train them.
-DATA_DIR = Path(os.environ.get("WPA_DATA_DIR", Path.home() / ".local" / "share" / "wpa"))
-USER_MODELS_DIR = DATA_DIR / "models"
-UPLOADS_DIR = DATA_DIR / "uploads"
+DATA_DIR = _PATHS.data_dir
+USER_MODELS_DIR = _PATHS.user_models_dir
+UPLOADS_DIR = _PATHS.uploads_dir
 
-# Folders on the server whose datasets the Train page may use (separated by ':'); a path typed on
-# the page must lie inside one of them.
-DATA_ROOTS = tuple(Path(p) for p in os.environ.get("WPA_DATA_ROOTS", str(DATA_DIR / "datasets")).split(os.pathsep) if p)
-
-# The Ray cluster the Train page extracts poses on (`auto`, or HOST:PORT of its head; see
-# wpa.poses.extraction.RayEngine); unset, poses are extracted on this machine.
-RAY_ADDRESS = os.environ.get("WPA_RAY_ADDRESS") or None
-
-
-def worker_environment() -> dict[str, str]:
-    """The environment for a `python -m wpa.…` worker process: this one's, with the folder that
-    holds this wpa first on PYTHONPATH, so the worker runs the same code even from a checkout that
-    is not installed (the app started with `streamlit run` from the repository)."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_DIR), os.environ.get("PYTHONPATH")]))}

@@ -6,6 +6,7 @@ import torch
 
 from tests.support.poses import random_pose
 from wpa.recognition.features import DEFAULT_FEATURE_SET, compute_features, feature_dim
+from wpa.recognition.card import ModelCard, Scores, TrainingData
 from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
 
 LABELS = ("plank", "push_up", "squat")
@@ -17,4 +18,5 @@ def make_model(seed: int = 0, feature_set: str = DEFAULT_FEATURE_SET) -> Exercis
     features = compute_features(random_pose(seed=seed), feature_set)
     return ExerciseModel(network=ExerciseMLP(config), config=config, labels=LABELS,
                          scaler=Scaler.fit(features), feature_set=feature_set,
-                         metrics={"validation": {"clip_accuracy": 0.5}}, data_summary={"clips": 3})
+                         card=ModelCard(data=TrainingData(clips=3, train_clips=("squat/a.mp4",)),
+                                        scores=Scores(validation={"clip_accuracy": 0.5})))

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from wpa.recognition.dataset import ClipRef, extract_dataset
+from wpa.poses.clip import ClipRef
+from wpa.recognition.dataset import extract_dataset
 from wpa.paths import POSE_CACHE_DIR, REPO_DIR
 from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
 from wpa.poses.cache import PoseCache

@@ -18,6 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from wpa.background import Background
 from wpa.errors import VideoError
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".webm", ".mkv", ".gif")
@@ -158,23 +159,19 @@ def read_ahead(frames: Iterable[Frame], depth: int = 8) -> Iterator[Frame]:
             for frame in frames:
                 if not _put(ready, frame, stop):
                     return
+        finally:  # the end of the frames, or an error: the consumer stops waiting either way
             _put(ready, finished, stop)
-        except BaseException as error:  # handed to the consumer, which raises it
-            _put(ready, error, stop)
-        finally:
             if hasattr(frames, "close"):  # a generator stopped early closes its file now
                 frames.close()
 
-    thread = threading.Thread(target=produce, name="wpa-decode", daemon=True)
-    thread.start()
+    decoding = Background(produce, name="wpa-decode").start()
     try:
         while (item := ready.get()) is not finished:
-            if isinstance(item, BaseException):
-                raise item
             yield item
+        decoding.result()  # raises what stopped the decoding, if anything did
     finally:
         stop.set()
-        thread.join()
+        decoding.wait()
 
 
 def _put(ready: queue.Queue, item: object, stop: threading.Event) -> bool:

@@ -17,8 +17,10 @@ import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision
 
+from wpa.background import Background
 from wpa.errors import PoseModelError
 from wpa.poses.sequence import PoseOptions
+from wpa.settings import current
 
 
 class PoseEstimator:
@@ -73,9 +75,8 @@ _saved_stderr = -1  # the real descriptor 2 while any are
 
 
 
-_dropped_landmarkers: queue.SimpleQueue = queue.SimpleQueue()
 _closer_started = threading.Lock()
-_closer: threading.Thread | None = None
+_dropped_landmarkers: queue.SimpleQueue | None = None  # made with the closer thread, on first use
 
 
 def _close_when_dropped(owner: object, landmarker: vision.PoseLandmarker) -> weakref.finalize:
@@ -86,19 +87,19 @@ def _close_when_dropped(owner: object, landmarker: vision.PoseLandmarker) -> wea
     garbage of the same cycle the collector may have ended that thread first (seen as a test run
     hanging in `PoseLandmarker.close`). The finalizer keeps the landmarker, and so its executor,
     alive until the closer thread, outside the collector, closes it."""
-    global _closer
+    global _dropped_landmarkers
     with _closer_started:
-        if _closer is None:
-            _closer = threading.Thread(target=_close_dropped_landmarkers, name="mediapipe-landmarker-closer", daemon=True)
-            _closer.start()
+        if _dropped_landmarkers is None:
+            _dropped_landmarkers = dropped = queue.SimpleQueue()
+            Background(lambda: _close_dropped_landmarkers(dropped), name="mediapipe-landmarker-closer").start()
     finalizer = weakref.finalize(owner, _dropped_landmarkers.put, landmarker)
     finalizer.atexit = False  # at exit the process's end releases it
     return finalizer
 
 
-def _close_dropped_landmarkers() -> None:
+def _close_dropped_landmarkers(dropped: queue.SimpleQueue) -> None:
     while True:
-        landmarker = _dropped_landmarkers.get()
+        landmarker = dropped.get()
         try:
             landmarker.close()
         except Exception:  # nothing to do about it but carry on with the next
@@ -129,19 +130,19 @@ def create_landmarker(options: PoseOptions, mode: vision.RunningMode = vision.Ru
 
 
 @contextlib.contextmanager
-def native_logs_silenced() -> Iterator[None]:
+def native_logs_silenced(show: bool | None = None) -> Iterator[None]:
     """Send file descriptor 2 to /dev/null for a moment.
 
     MediaPipe's C++ core logs start-up chatter (XNNPACK delegate, feedback tensors, ROI
     projection) straight to stderr, before absl logging can be configured; none of it is
-    actionable. Set WPA_NATIVE_LOGS=1 to see it.
+    actionable. `show` (default: WPA_NATIVE_LOGS, wpa.settings) lets it through.
 
     Descriptor 2 belongs to the whole process and several threads (sessions, stretches of a clip)
     may be here at once: the first to come in saves the real stderr, the last to leave puts it
     back. (Each saving and restoring its own would let a later thread save /dev/null as the
     "real" stderr and silence the server's log for good.)
     """
-    if os.environ.get("WPA_NATIVE_LOGS"):
+    if current().logs.native_logs if show is None else show:
         yield
         return
     global _silenced_count, _saved_stderr

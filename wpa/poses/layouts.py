@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence, mirror_pose
 from wpa.poses.table import ASSUMED_FPS, read_landmarks_csv

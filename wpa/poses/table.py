@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
 from wpa.poses.sequence import LANDMARK_NAMES, NUM_LANDMARKS, PoseSequence
 

@@ -3,8 +3,9 @@
 A saved model is a folder with two files, both free of pickle:
 
     weights.pt   the network's tensors (torch.save of a state dict; loaded with weights_only=True)
-    model.json   everything else: labels, scaler, feature set and version, configs, metrics,
-                 a summary of the training data, and the sha256 of weights.pt
+    model.json   everything else: labels, scaler, feature set and version, the network's shape,
+                 the model card (wpa.recognition.card: the training recipe and data, the
+                 scores), and the sha256 of weights.pt
 
 It is written to a staging folder and swapped in atomically, so a crash mid-save leaves the
 previous model whole.
@@ -16,7 +17,6 @@ import functools
 import hashlib
 import json
 import shutil
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,16 +25,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from wpa import __version__
 from wpa.errors import ModelError
+from wpa.recognition.card import ModelCard
 from wpa.recognition.features import FEATURE_SETS, compute_features, feature_dim
 from wpa.files import replace_directory, staging_directory
 from wpa.poses.sequence import PoseSequence, mirror_pose
-
-# The network is small, so a second intra-op thread slows it down: with both cores busy a live
-# window's prediction took 6.5 ms on two threads against 1.7 ms on one, and a training step of 32
-# took 2-9 ms against 1.9. OpenMP's idle threads also spin on the cores the live streams need.
-torch.set_num_threads(1)
 
 MODEL_FORMAT = "wpa-exercise-model"
 # Below this clip-mean probability of its best class a clip is "unknown", for models saved before
@@ -105,12 +100,10 @@ class ExerciseModel:
     # Average the predictions for the video and its mirror image: a left-handed curl is a curl.
     mirror_average: bool = True
     # A clip (or a stretch of frames) whose best class has a lower mean probability is "unknown":
-    # calibrated so that few clips of known exercises from unseen groups fall below it.
+    # set by the step that fits it (wpa.recognition.train.calibrate) so that few clips of known
+    # exercises from unseen groups fall below it.
     unknown_threshold: float = DEFAULT_UNKNOWN_THRESHOLD
-    train_config: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    data_summary: dict[str, Any] = field(default_factory=dict)
-    created: str = ""
+    card: ModelCard = field(default_factory=ModelCard)  # how it was trained, what it scored
 
     def __post_init__(self) -> None:
         self.network.eval()
@@ -150,6 +143,16 @@ class ExerciseModel:
         return probabilities
 
 
+def use_one_thread() -> None:
+    """Run torch on one intra-op thread in this process; called by what runs the network (loading a
+    model, training one), never at import.
+
+    The network is small, so a second intra-op thread slows it down: with both cores busy a live
+    window's prediction took 6.5 ms on two threads against 1.7 ms on one, and a training step of 32
+    took 2-9 ms against 1.9. OpenMP's idle threads also spin on the cores the live streams need."""
+    torch.set_num_threads(1)
+
+
 def save_model(model: ExerciseModel, directory: str | Path) -> Path:
     """Write `model` to `directory`, replacing what was there in one atomic step."""
     directory = Path(directory)
@@ -159,8 +162,6 @@ def save_model(model: ExerciseModel, directory: str | Path) -> Path:
         metadata = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
-            "wpa_version": __version__,
-            "created": model.created or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "labels": list(model.labels),
             "feature_set": model.feature_set,
             "feature_version": model.feature_version,
@@ -168,9 +169,7 @@ def save_model(model: ExerciseModel, directory: str | Path) -> Path:
             "unknown_threshold": model.unknown_threshold,
             "model_config": asdict(model.config),
             "scaler": {"mean": model.scaler.mean.tolist(), "scale": model.scaler.scale.tolist()},
-            "train_config": model.train_config,
-            "metrics": model.metrics,
-            "data_summary": model.data_summary,
+            **model.card.to_json(),
             "weights_sha256": _sha256(staged / WEIGHTS_FILE),
         }
         (staged / METADATA_FILE).write_text(json.dumps(metadata, indent=1, allow_nan=False))
@@ -183,6 +182,7 @@ def save_model(model: ExerciseModel, directory: str | Path) -> Path:
 
 def load_model(directory: str | Path) -> ExerciseModel:
     """Load a saved model; raise ModelError saying what is wrong if it cannot be used as it is."""
+    use_one_thread()
     directory = Path(directory)
     metadata = check_model_files(directory)
     name = directory.name
@@ -206,8 +206,7 @@ def load_model(directory: str | Path) -> ExerciseModel:
     return ExerciseModel(network=network, config=config, labels=labels, scaler=scaler, feature_set=feature_set,
                          mirror_average=bool(metadata.get("mirror_average", False)),
                          unknown_threshold=float(metadata.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)),
-                         train_config=metadata.get("train_config", {}), metrics=metadata.get("metrics", {}),
-                         data_summary=metadata.get("data_summary", {}), created=metadata.get("created", ""))
+                         card=model_card(metadata, name))
 
 
 def check_model_files(directory: str | Path) -> dict[str, Any]:
@@ -233,6 +232,20 @@ def check_model_files(directory: str | Path) -> dict[str, Any]:
         raise ModelError(f"Model '{name}': {WEIGHTS_FILE} does not match the checksum in {METADATA_FILE} "
                          "(the file is damaged or was changed). Restore it or train the model again.")
     return metadata
+
+
+def read_model_card(directory: str | Path) -> ModelCard:
+    """The card of the model saved in `directory` (without loading or checking its weights)."""
+    return model_card(read_model_metadata(directory), Path(directory).name)
+
+
+def model_card(metadata: dict[str, Any], name: str) -> ModelCard:
+    """The card in a model's metadata; ModelError if its fields are not what a card holds."""
+    try:
+        return ModelCard.from_json(metadata)
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise ModelError(f"Model '{name}' is damaged: its card in {METADATA_FILE} cannot be read "
+                         f"({type(error).__name__}: {error}). Restore it or train the model again.") from error
 
 
 def read_model_metadata(directory: str | Path) -> dict[str, Any]:

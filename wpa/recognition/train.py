@@ -17,95 +17,23 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
 from sklearn.model_selection import StratifiedGroupKFold
 from torch import nn
 
-from wpa.recognition.augment import AugmentConfig
-from wpa.recognition.dataset import Clip, class_problems
+from wpa.poses.clip import Clip
+from wpa.recognition.preview import class_problems
 from wpa.errors import DatasetError
-from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from wpa.recognition.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
-from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
+from wpa.recognition.card import Calibration, ModelCard, TrainingData
+from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, use_one_thread
+from wpa.recognition.train_config import TrainConfig
 from wpa.recognition.training_rows import OTHER, training_rows, validation_views
 
-BALANCING = ("none", "class", "group")
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides what a training run produces."""
-
-    feature_set: str = DEFAULT_FEATURE_SET
-    epochs: int = 80
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    lr_step_size: int = 10
-    lr_gamma: float = 0.5
-    dropout: float = 0.4
-    hidden_dims: tuple[int, ...] = (512, 256, 128)
-    patience: int = 5
-    val_fraction: float = 0.2
-    seed: int = 0
-    # Train on every clip and its mirror image, and average both views when predicting.
-    mirror: bool = True
-    # Also train on copies of each clip as other cameras and bodies would give it (None: no copies).
-    augment: AugmentConfig | None = None
-    label_smoothing: float = 0.0
-    # The unknown threshold is set so that about this share of held-out clips of known exercises
-    # (from groups the model did not train on) would be called unknown.
-    known_called_unknown: float = 0.05
-    # Weigh the loss so that each class ("class"), or each group within its class and each class
-    # ("group"), counts alike however many frames it has; "none" weighs every frame alike.
-    balance: str = "none"
-    # Clips of these labels show exercises the model must not name: their frames are trained toward
-    # equal probabilities for every class (outlier exposure), weighted by `outlier_weight`.
-    other_labels: tuple[str, ...] = ()
-    outlier_weight: float = 0.5
-    # Also train on each clip stretched to the skeleton's box in every frame, without world
-    # landmarks: as Countix-Fitness publishes its poses (wpa.recognition.features.box_stretched).
-    box_copy: bool = False
-    # Train on at most this many frames of each clip (and of each copy), evenly spaced (None: all).
-    # Neighbouring frames are nearly alike, and long clips would otherwise outweigh short ones.
-    max_rows_per_clip: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.feature_set not in FEATURE_SETS:
-            raise ValueError(f"unknown feature set '{self.feature_set}' (known: {', '.join(FEATURE_SETS)})")
-        if not 0 <= self.val_fraction < 1:
-            raise ValueError("val_fraction must be at least 0 and below 1")
-        if self.balance not in BALANCING:
-            raise ValueError(f"balance must be one of {', '.join(BALANCING)}, not '{self.balance}'")
-        if not 0 < self.known_called_unknown < 1:
-            raise ValueError("known_called_unknown must be above 0 and below 1")
-        if self.max_rows_per_clip is not None and self.max_rows_per_clip < 1:
-            raise ValueError("max_rows_per_clip must be at least 1 (or None for every frame)")
-        if not self.outlier_weight >= 0:
-            raise ValueError("outlier_weight must be 0 or more")
-        if not 0 <= self.label_smoothing < 1:
-            raise ValueError("label_smoothing must be at least 0 and below 1")
-        if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.lr_step_size < 1:
-            raise ValueError("epochs, batch_size, patience and lr_step_size must be at least 1")
-
-    @property
-    def augment_copies(self) -> int:
-        """Augmented copies made of each clip (0 without augmentation)."""
-        return self.augment.copies if self.augment else 0
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        """The config a model's `train_config` records (fields it lacks take their defaults)."""
-        known = {f.name for f in fields(cls)}
-        values = {name: value for name, value in values.items() if name in known}
-        for name in ("hidden_dims", "other_labels"):
-            if name in values:
-                values[name] = tuple(values[name])
-        if values.get("augment") is not None:
-            values["augment"] = AugmentConfig(**values["augment"])
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -206,6 +134,7 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
 
     Raises DatasetError for data that cannot train a classifier.
     """
+    use_one_thread()
     labels = check_clips(clips, config.other_labels)
     others = [clip for clip in clips if clip.pose.present.any() and clip.label in config.other_labels]
     clips = [clip for clip in clips if clip.pose.present.any() and clip.label not in config.other_labels]
@@ -226,12 +155,12 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
     history, stop_reason = _fit(network, scaler.transform(train_features), train_targets, train_weights, val_views,
                                 config, on_epoch, should_stop)
 
-    model = ExerciseModel(network=network, config=model_config, labels=labels, scaler=scaler,
-                          feature_set=config.feature_set, mirror_average=config.mirror,
-                          train_config=_config_dict(config), data_summary=summarise_data(clips, train_clips, val_clips))
     trained_others = Counter(clip.label for clip in train_clips if clip.label in config.other_labels)
-    if trained_others:
-        model.data_summary["other_exercises"] = dict(sorted(trained_others.items()))
+    card = ModelCard(train_config=_config_dict(config), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     data=replace(summarise_data(clips, train_clips, val_clips),
+                                  other_exercises=dict(sorted(trained_others.items()))))
+    model = ExerciseModel(network=network, config=model_config, labels=labels, scaler=scaler,
+                          feature_set=config.feature_set, mirror_average=config.mirror, card=card)
     evaluation = None
     if val_clips:
         predictions = _predictions(model, val_clips)
@@ -240,21 +169,20 @@ def train_model(clips: Sequence[Clip], config: TrainConfig = TrainConfig(),
         # The same predictions, judged with the threshold the model now has.
         evaluation = evaluate_probabilities(labels, [p._replace(unknown_threshold=model.unknown_threshold)
                                                      for p in predictions])
-        model.metrics.update({"validation": evaluation.to_dict(), "stop_reason": stop_reason,
-                              "epochs_run": len(history),
-                              "best_epoch": max((r.epoch for r in history if r.best), default=len(history))})
+        model.card = model.card.scored(validation=evaluation.to_dict(), stop_reason=stop_reason,
+                                       epochs_run=len(history),
+                                       best_epoch=max((r.epoch for r in history if r.best), default=len(history)))
     return TrainingResult(model=model, history=history, evaluation=evaluation, stop_reason=stop_reason,
                           train_clips=[c.clip_id for c in train_clips], val_clips=[c.clip_id for c in val_clips])
 
 
 def calibrate(model: ExerciseModel, evaluation: Evaluation, known_called_unknown: float, held_out: str) -> None:
-    """Set `model`'s unknown threshold from held-out clips of known exercises (`evaluation`), so
-    that about `known_called_unknown` of such clips would be called unknown."""
+    """Fit `model`'s unknown threshold on held-out clips of known exercises (`evaluation`), so that
+    about `known_called_unknown` of such clips would be called unknown; its card records how."""
     threshold = calibrate_unknown_threshold(evaluation, known_called_unknown)
     if threshold is not None:
         model.unknown_threshold = threshold
-        model.metrics["unknown_threshold"] = {"threshold": threshold, "calibrated_on": held_out,
-                                              "known_called_unknown": known_called_unknown}
+        model.card = model.card.calibrated(Calibration(threshold, held_out, known_called_unknown))
 
 
 def evaluate_model(model: ExerciseModel, clips: Sequence[Clip]) -> Evaluation:
@@ -290,24 +218,19 @@ def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), f
     return evaluate_probabilities(labels, predictions)
 
 
-def summarise_data(clips: Sequence[Clip], train_clips: Sequence[Clip] = (), val_clips: Sequence[Clip] = ()) -> dict:
-    """Counts per class, for model.json and the pages."""
+def summarise_data(clips: Sequence[Clip], train_clips: Sequence[Clip] = (), val_clips: Sequence[Clip] = ()) -> TrainingData:
+    """Counts per class and the clips and groups seen, for the model card."""
     per_class: dict[str, dict[str, int]] = {}
     for clip in clips:
         entry = per_class.setdefault(clip.label, {"clips": 0, "frames": 0, "frames_with_pose": 0})
         entry["clips"] += 1
         entry["frames"] += len(clip.pose)
         entry["frames_with_pose"] += int(clip.pose.present.sum())
-    return {
-        "clips": len(clips),
-        "frames": sum(len(clip.pose) for clip in clips),
-        "frames_with_pose": sum(int(clip.pose.present.sum()) for clip in clips),
-        "classes": dict(sorted(per_class.items())),
-        "train_clips": [clip.clip_id for clip in train_clips],
-        "val_clips": [clip.clip_id for clip in val_clips],
-        # What `evaluate` leaves out: a clip of a group the model has seen is not a fair test.
-        "groups_seen": sorted({clip.split_group for clip in [*train_clips, *val_clips]}),
-    }
+    return TrainingData(clips=len(clips), frames=sum(len(clip.pose) for clip in clips),
+                        frames_with_pose=sum(int(clip.pose.present.sum()) for clip in clips),
+                        classes=dict(sorted(per_class.items())), train_clips=tuple(clip.clip_id for clip in train_clips),
+                        val_clips=tuple(clip.clip_id for clip in val_clips),
+                        groups_seen=tuple(sorted({clip.split_group for clip in [*train_clips, *val_clips]})))
 
 
 def _fit(network: ExerciseMLP, features: np.ndarray, targets: np.ndarray, weights: np.ndarray,

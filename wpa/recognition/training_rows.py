@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from wpa.recognition.augment import augmented_copies
-from wpa.recognition.dataset import Clip
+from wpa.poses.clip import Clip
 from wpa.recognition.features import box_stretched, compute_features
 from wpa.recognition.model import Scaler
+from wpa.recognition.train_config import TrainConfig
 from wpa.poses.sequence import PoseSequence, mirror_pose
 
-if TYPE_CHECKING:
-    from wpa.recognition.train import TrainConfig
 
 OTHER = -1  # the target of a frame of an exercise the model must not name
 

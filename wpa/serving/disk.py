@@ -13,21 +13,17 @@ may add or remove entries at any time; eviction takes that in its stride.
 
 from __future__ import annotations
 
-import functools
-import math
 import os
 import shutil
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from wpa.errors import WpaError
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR, UPLOADS_DIR
-
-GB = 1024**3  # as wpa.media.archive counts its limits
+from wpa.settings import GB, LIMIT_VARIABLES, DiskLimits, current
 
 # Where eviction moves a folder before deleting it, so the folder stops being an entry at once
 # (a lease taken meanwhile cannot land on half a folder). Only eviction makes such names, so
@@ -35,47 +31,8 @@ GB = 1024**3  # as wpa.media.archive counts its limits
 _TRASH_PREFIX = ".wpa-evicted-"
 
 
-# The environment variable (a number of GB) that sets each limit of DiskLimits.
-SETTINGS = {"annotated_videos": "WPA_ANNOTATED_CACHE_GB", "poses": "WPA_POSE_CACHE_GB", "uploads": "WPA_UPLOADS_GB"}
-
-
-class DiskLimitError(WpaError):
-    """An environment variable meant to hold a size limit holds something else."""
-
-
 class DiskFullError(WpaError):
     """There is no room for something new: everything that could be removed was, and what is left is in use."""
-
-
-@dataclass(frozen=True)
-class DiskLimits:
-    """The most bytes each growing folder may hold."""
-
-    annotated_videos: int = 2 * GB
-    poses: int = 5 * GB
-    uploads: int = 10 * GB
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> DiskLimits:
-        """The defaults, with each limit whose variable is set replaced by its value in GB."""
-        values = {}
-        for field in fields(cls):
-            name = SETTINGS[field.name]
-            text = environ.get(name, "").strip()
-            if text:
-                values[field.name] = _parse_gb(name, text)
-        return cls(**values)
-
-
-def _parse_gb(name: str, text: str) -> int:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise DiskLimitError(f"{name} is '{text}', but it must be a number of gigabytes, 0 or more (for example "
-                             f"{name}=5 or {name}=0.5). Fix or unset it and start wpa again.")
-    return int(value * GB)
 
 
 @dataclass(frozen=True)
@@ -348,26 +305,25 @@ def _tree_size(directory: str) -> int:
     return total
 
 
-@functools.cache
 def limits() -> DiskLimits:
-    """The limits from the environment, read once per process."""
-    return DiskLimits.from_environment()
+    """This process's limits (wpa.settings)."""
+    return current().limits
 
 
 def annotated_videos(directory: str | Path = ANNOTATED_CACHE_DIR) -> BoundedFolder:
     """The annotated-video cache (one video per clip, model and settings)."""
     return BoundedFolder(directory, limits().annotated_videos, "Annotated videos",
-                         setting=SETTINGS["annotated_videos"])
+                         setting=LIMIT_VARIABLES["annotated_videos"])
 
 
 def pose_cache(directory: str | Path = POSE_CACHE_DIR) -> BoundedFolder:
     """The pose cache (one file per clip and pose settings; see wpa.poses.cache)."""
-    return BoundedFolder(directory, limits().poses, "Pose cache", setting=SETTINGS["poses"])
+    return BoundedFolder(directory, limits().poses, "Pose cache", setting=LIMIT_VARIABLES["poses"])
 
 
 def uploads(directory: str | Path = UPLOADS_DIR) -> BoundedFolder:
     """Training data uploaded on the Train page (unpacked zips, CSV files)."""
-    return BoundedFolder(directory, limits().uploads, "Uploaded training data", setting=SETTINGS["uploads"])
+    return BoundedFolder(directory, limits().uploads, "Uploaded training data", setting=LIMIT_VARIABLES["uploads"])
 
 
 def all_folders() -> list[BoundedFolder]:

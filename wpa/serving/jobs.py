@@ -1,10 +1,10 @@
 """Training jobs that run in the background of the app's server.
 
 A job loads its data (extracting poses with the cache), trains, and measures the result and the
-currently active model on the same held-out clips, in a thread of its own; the page only reads
-snapshots of it. Jobs live in the server process (`BOARD`), not in a browser session, so a
-refreshed page finds its job again by id, and starting the same training twice returns the job
-already running.
+currently active model on the same held-out clips, in the background (wpa.background); the page
+only reads snapshots of it. Jobs live on the server process's `JobBoard` (the app makes one, shared
+by every session), not in a browser session, so a refreshed page finds its job again by id, and
+starting the same training twice returns the job already running.
 
 A job on uploaded data leases it (wpa.serving.disk) while it runs, so the bounded uploads folder never
 removes data under a running job; after extracting poses, it trims the pose cache to its limit.
@@ -20,18 +20,22 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from wpa.background import Background
 from wpa.serving import disk
-from wpa.recognition.dataset import Clip, ExtractionProgress, extract_dataset, scan_dataset
+from wpa.poses.clip import Clip
+from wpa.recognition.dataset import ExtractionProgress, extract_dataset
+from wpa.recognition.folders import scan_dataset
 from wpa.errors import Cancelled, DatasetError, WpaError
 from wpa.poses.extraction import ExtractionEngine, engine_for
 from wpa.movement.form.profile import FormProfile
 from wpa.movement.form.references import fit_references
 from wpa.recognition.metrics import Evaluation
 from wpa.recognition.model import ExerciseModel
-from wpa.paths import POSE_CACHE_DIR, RAY_ADDRESS
+from wpa.paths import POSE_CACHE_DIR
 from wpa.serving.priority import BACKGROUND_NICENESS, lower_this_thread
 from wpa.poses.table import read_landmarks_csv
-from wpa.recognition.train import EpochReport, TrainConfig, TrainingResult, evaluate_model, train_model
+from wpa.recognition.train import EpochReport, TrainingResult, evaluate_model, train_model
+from wpa.recognition.train_config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -77,11 +81,14 @@ class JobSnapshot:
 
 
 class TrainingJob:
-    """One training run in a background thread. Use `BOARD.start(...)` rather than making one."""
+    """One training run in the background. Use `JobBoard.start(...)` rather than making one.
+
+    `ray_address`: the Ray cluster to extract poses on (None: this machine; the app's board passes
+    WPA_RAY_ADDRESS)."""
 
     def __init__(self, name: str, source: DataSource, config: TrainConfig, active_model: ExerciseModel | None,
                  active_name: str, cache_dir: Path = POSE_CACHE_DIR, workers: int | None = None,
-                 engine: ExtractionEngine | None = None):
+                 engine: ExtractionEngine | None = None, ray_address: str | None = None):
         self.id = uuid.uuid4().hex[:12]
         self.name, self.source, self.config = name, source, config
         self.fingerprint = job_fingerprint(source, config)
@@ -92,7 +99,7 @@ class TrainingJob:
         self._active_model, self._active_name = active_model, active_name
         self._cache_dir = cache_dir
         # Never in the server's own process, and below its priority: live streams come first.
-        self._engine = engine or engine_for(RAY_ADDRESS, workers, niceness=BACKGROUND_NICENESS, in_process=False)
+        self._engine = engine or engine_for(ray_address, workers, niceness=BACKGROUND_NICENESS, in_process=False)
         self.extraction_where = self._engine.where
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -100,10 +107,10 @@ class TrainingJob:
         self._extraction: ExtractionProgress | None = None
         self._epochs: list[EpochReport] = []
         self._started_at, self._finished_at = time.time(), None
-        self._thread = threading.Thread(target=self._run, name=f"wpa-train-{self.id}", daemon=True)
+        self._work = Background(self._run, name=f"wpa-train-{self.id}")
 
     def start(self) -> TrainingJob:
-        self._thread.start()
+        self._work.start()
         return self
 
     def cancel(self) -> None:
@@ -112,8 +119,7 @@ class TrainingJob:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (or `timeout` seconds pass); True if it has ended."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._work.wait(timeout)
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:
@@ -188,8 +194,7 @@ class TrainingJob:
         val_clips = set(self.result.val_clips)
         held_out = [clip for clip in self.clips if clip.clip_id in val_clips]
         known = [clip for clip in held_out if clip.label in self._active_model.labels]
-        summary = self._active_model.data_summary
-        seen = set(summary.get("train_clips", [])) | set(summary.get("val_clips", []))
+        seen = self._active_model.card.data.seen_clips
         return Comparison(model_name=self._active_name,
                           evaluation=evaluate_model(self._active_model, known) if known else None,
                           clips_compared=len(known), clips_held_out=len(held_out),
@@ -197,9 +202,11 @@ class TrainingJob:
 
 
 class JobBoard:
-    """The training jobs of this server process."""
+    """The training jobs of this server process; its jobs extract on the Ray cluster at
+    `ray_address` (None: on this machine)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ray_address: str | None = None) -> None:
+        self.ray_address = ray_address
         self._jobs: dict[str, TrainingJob] = {}
         self._lock = threading.Lock()
 
@@ -211,7 +218,7 @@ class JobBoard:
             for job in self._jobs.values():
                 if job.fingerprint == fingerprint and job.snapshot().running:
                     return job
-            job = TrainingJob(name, source, config, active_model, active_name, **options)
+            job = TrainingJob(name, source, config, active_model, active_name, ray_address=self.ray_address, **options)
             self._jobs[job.id] = job
         return job.start()
 
@@ -236,5 +243,3 @@ def job_fingerprint(source: DataSource, config: TrainConfig) -> str:
     settings = json.dumps([str(source.path.resolve()), asdict(config)], sort_keys=True, default=str)
     return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
-
-BOARD = JobBoard()

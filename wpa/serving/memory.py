@@ -11,7 +11,9 @@ import ctypes
 import threading
 import time
 
-_trimmer: threading.Thread | None = None
+from wpa.background import Background
+
+_trimmer: Background | None = None
 _trimmer_lock = threading.Lock()
 
 
@@ -34,5 +36,4 @@ def hand_back_freed_memory(every_s: float) -> None:
                 time.sleep(every_s)
                 trim(0)
 
-        _trimmer = threading.Thread(target=trim_regularly, name="wpa-malloc-trim", daemon=True)
-        _trimmer.start()
+        _trimmer = Background(trim_regularly, name="wpa-malloc-trim").start()

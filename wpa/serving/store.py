@@ -16,12 +16,13 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from wpa.errors import ModelError
 from wpa.files import write_text_atomic
 from wpa.movement.form.references import save_references
-from wpa.recognition.model import DEFAULT_UNKNOWN_THRESHOLD, METADATA_FILE, ExerciseModel, check_model_files, save_model
+from wpa.recognition.card import Headline, ModelCard
+from wpa.recognition.model import (DEFAULT_UNKNOWN_THRESHOLD, METADATA_FILE, ExerciseModel, check_model_files, model_card,
+                                  save_model)
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR, USER_MODELS_DIR
 
 SHIPPED_NAME = "default (shipped)"
@@ -31,44 +32,29 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}")
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A model folder, with its metadata or the reason it cannot be used."""
+    """A model folder: its classes, threshold and card, or the reason it cannot be used."""
 
     name: str
     path: Path
-    metadata: dict[str, Any] | None
+    card: ModelCard | None  # None: the model cannot be used (`problem` says why)
+    labels: tuple[str, ...] = ()
+    # Below this confidence the model calls a clip unknown (see ExerciseModel).
+    unknown_threshold: float = DEFAULT_UNKNOWN_THRESHOLD
     problem: str | None = None
 
     @property
     def usable(self) -> bool:
-        return self.metadata is not None
+        return self.card is not None
 
     @property
     def shipped(self) -> bool:
         return self.name == SHIPPED_NAME
 
     @property
-    def labels(self) -> list[str]:
-        return list(self.metadata.get("labels", [])) if self.metadata else []
-
-    @property
-    def unknown_threshold(self) -> float:
-        """Below this confidence the model calls a clip unknown (see ExerciseModel)."""
-        return float((self.metadata or {}).get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD))
-
-    @property
-    def headline_metrics(self) -> dict[str, float]:
-        """Frame and clip accuracy on clips the model never saw: cross-validation if it was run,
-        else the validation split."""
-        metrics = (self.metadata or {}).get("metrics", {})
-        source = metrics.get("cross_validation") or metrics.get("validation") or {}
-        return {key: source[key] for key in ("frame_accuracy", "time_accuracy", "clip_accuracy") if key in source}
-
-    @property
-    def measured_by(self) -> str:
-        metrics = (self.metadata or {}).get("metrics", {})
-        if "cross_validation" in metrics:
-            return f"whole sources held out, {metrics['cross_validation'].get('folds', '?')}-fold cross-validation"
-        return "held-out validation clips" if "validation" in metrics else "not measured"
+    def headline(self) -> Headline | None:
+        """Accuracy on clips the model never saw: cross-validation if it was run, else the
+        validation split; None if it was not measured."""
+        return self.card.scores.headline() if self.card else None
 
 
 def list_models(user_dir: Path = USER_MODELS_DIR, shipped: Path = DEFAULT_MODEL_DIR) -> list[ModelEntry]:
@@ -171,6 +157,10 @@ def _remove_leftovers(user_dir: Path) -> None:
 
 def _entry(name: str, path: Path) -> ModelEntry:
     try:
-        return ModelEntry(name=name, path=path, metadata=check_model_files(path))
+        metadata = check_model_files(path)
+        card = model_card(metadata, path.name)
     except ModelError as error:
-        return ModelEntry(name=name, path=path, metadata=None, problem=str(error))
+        return ModelEntry(name=name, path=path, card=None, problem=str(error))
+    return ModelEntry(name=name, path=path, card=card,
+                      labels=tuple(str(label) for label in metadata["labels"]),
+                      unknown_threshold=float(metadata.get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)))

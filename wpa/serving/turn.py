@@ -14,15 +14,15 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from wpa.serving.settings import ServingSettings, SettingsError, read_settings
+from wpa.background import Background
+from wpa.errors import SettingsError
+from wpa.settings import ServingSettings, current
 
 CHECK_TIMEOUT_S = 5.0
 
@@ -78,9 +78,8 @@ def check_relay(settings: ServingSettings, credentials: TurnCredentials,
     host, port, transport = _address(url)
     try:
         # A thread of its own, so the check runs whether or not the caller's thread has an event loop.
-        with ThreadPoolExecutor(1, thread_name_prefix="wpa-relay-check") as pool:
-            pool.submit(asyncio.run, asyncio.wait_for(
-                _allocate(host, port, transport, credentials, url.startswith("turns:")), timeout_s)).result()
+        allocation = asyncio.wait_for(_allocate(host, port, transport, credentials, url.startswith("turns:")), timeout_s)
+        Background(lambda: asyncio.run(allocation), name="wpa-relay-check").start().result()
     except asyncio.TimeoutError:
         return RelayCheck(False, "unreachable", f"The TURN server {url} did not answer within {timeout_s:.0f} s: "
                           "start it (`make turn`), check the address in WPA_TURN_URLS, and open its port "
@@ -122,7 +121,7 @@ def _address(url: str) -> tuple[str, int, str]:
 
 def main() -> int:
     try:
-        settings = read_settings(os.environ)
+        settings = current().serving
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2

@@ -15,10 +15,11 @@ import re
 import sys
 from pathlib import Path
 
-from wpa.recognition.dataset import Clip, load_clips
+from wpa.poses.clip import Clip
+from wpa.recognition.sources import load_clips
 from wpa.movement.form.profile import FormError, FormProfile
 from wpa.movement.form.units import fit_profile
-from wpa.recognition.model import METADATA_FILE
+from wpa.recognition.model import METADATA_FILE, read_model_card
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR
 
 REFERENCES_FILE = "form.json"
@@ -77,8 +78,7 @@ def model_labels(model_dir: str | Path) -> tuple[str, ...]:
 
 def model_training_clips(model_dir: str | Path, clips: list[Clip]) -> list[Clip]:
     """The clips among `clips` that the model was trained or validated on (its metadata lists them)."""
-    summary = json.loads((Path(model_dir) / METADATA_FILE).read_text()).get("data_summary", {})
-    seen = set(summary.get("train_clips", [])) | set(summary.get("val_clips", []))
+    seen = read_model_card(model_dir).data.seen_clips
     return [clip for clip in clips if clip.clip_id in seen]
 
 
