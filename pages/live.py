@@ -56,7 +56,7 @@ def current_reading(session: LiveSession, latest: LiveReading, stats: LiveStats,
     exercise, reps = st.columns(2)
     with exercise:
         exercise_metric(latest)
-    current = session.current_set()
+    current = latest.set  # the reading the last frame was drawn from: the video and this agree
     with reps:
         if current is None:
             st.metric("Reps", 0, "waiting for an exercise", delta_color="off", delta_arrow="off")

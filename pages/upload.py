@@ -47,7 +47,7 @@ def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnaly
             status = ticket.wait(timeout=0.25)
         if status.state == FAILED:
             raise WpaError(status.error)
-        analysis = read_analysis(ticket.files, ticket.info, model, inference, model_name=entry.name,
+        analysis = read_analysis(ticket.files, ticket.info, model_name=entry.name,
                                  video_name=upload.name, reused=not status.computed,
                                  references=form_references(entry.path))
         # Kept while this session shows it: the bounded cache never evicts a video being watched.

@@ -31,6 +31,7 @@ from wpa.recognition.dataset import Clip, load_clips, with_groups
 from wpa.recognition.model import ExerciseModel, load_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.recognition.features import compute_features
+from wpa.recognition.inference import is_sure
 from wpa.poses.sequence import mirror_pose
 from wpa.recognition.train import TrainConfig, fold_of_each_clip, train_model
 
@@ -90,7 +91,7 @@ def judge(model: ExerciseModel, training: list[Clip], clips: list[Clip], kind: s
         if scores is not None:
             records.append({"kind": kind, "clip": clip.clip_id, "label": clip.label, **scores,
                             "threshold": model.unknown_threshold,
-                            "called_unknown": scores["mean top probability"] < model.unknown_threshold})
+                            "called_unknown": not is_sure(scores["mean top probability"], model.unknown_threshold)})
     return records
 
 

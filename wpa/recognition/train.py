@@ -28,6 +28,7 @@ from wpa.recognition.augment import AugmentConfig
 from wpa.recognition.dataset import Clip, class_problems
 from wpa.errors import DatasetError
 from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
+from wpa.recognition.recognizer import Recognizer
 from wpa.recognition.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
 from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
 from wpa.recognition.training_rows import OTHER, training_rows, validation_views
@@ -263,8 +264,9 @@ def evaluate_model(model: ExerciseModel, clips: Sequence[Clip]) -> Evaluation:
 
 
 def _predictions(model: ExerciseModel, clips: Sequence[Clip]) -> list[HeldOut]:
-    return [HeldOut(clip.clip_id, clip.label, model.predict_pose(clip.pose), clip.pose.timestamps_s,
-                    model.unknown_threshold) for clip in clips]
+    recognizer = Recognizer(model)
+    return [HeldOut(clip.clip_id, clip.label, recognizer.predict_proba(clip.pose), clip.pose.timestamps_s,
+                    recognizer.threshold) for clip in clips]
 
 
 def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), folds: int = 5,
@@ -286,7 +288,7 @@ def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), f
         fold_config = replace(config, seed=config.seed + fold)
         model = train_model(rest, fold_config).model
         predictions += [HeldOut(clip.clip_id, clip.label, _align(model, clip, labels), clip.pose.timestamps_s,
-                                model.unknown_threshold) for clip in held_out if clip.label in labels]
+                                Recognizer(model).threshold) for clip in held_out if clip.label in labels]
     return evaluate_probabilities(labels, predictions)
 
 
@@ -386,7 +388,7 @@ def _validate(network: ExerciseMLP, val_views: tuple[list[torch.Tensor], torch.T
 def _align(model: ExerciseModel, clip: Clip, labels: tuple[str, ...]) -> np.ndarray:
     """The model's probabilities for `clip`, in the column order of `labels` (a fold's model may
     lack a class whose clips all fell in the held-out fold)."""
-    probabilities = model.predict_pose(clip.pose)
+    probabilities = Recognizer(model).predict_proba(clip.pose)
     aligned = np.zeros((len(probabilities), len(labels)), np.float32)
     for column, label in enumerate(model.labels):
         aligned[:, labels.index(label)] = probabilities[:, column]
