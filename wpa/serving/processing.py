@@ -89,7 +89,7 @@ class ClipFiles:
     @property
     def complete(self) -> bool:
         return (self.pose_cache.load(self.pose_key) is not None and self.annotated_video.is_file()
-                and self.prediction_file.is_file())
+                and load_prediction(self.prediction_file) is not None)
 
     def load_prediction(self) -> ClipPrediction:
         """The clip's saved prediction; WpaError if it is not (or no longer) in the cache."""
@@ -138,11 +138,22 @@ def make_files(video_path: str | Path, info: VideoInfo, model: ExerciseModel, in
                             info=info)
         files.pose_cache.save(files.pose_key, pose)
     prediction = Recognizer(model, inference).predict_clip(pose)
-    with written_atomically(files.annotated_video) as partial:
-        render_annotated_video(video_path, pose, prediction, partial,
-                               progress=_stage_reporter("video", progress, total=len(pose)))
-    save_prediction(prediction, files.prediction_file)  # last: `complete` once it is there
+    try:
+        with written_atomically(files.annotated_video) as partial:
+            render_annotated_video(video_path, pose, prediction, partial,
+                                   progress=_stage_reporter("video", progress, total=len(pose)))
+        save_prediction(prediction, files.prediction_file)  # last: `complete` once it is there
+    except BaseException:
+        _remove_if_empty(files.annotated_video.parent)  # a cancelled clip leaves no empty entry
+        raise
     return True
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (another session's files), or already gone
+        pass
 
 
 def prepare_worker_process() -> None:
