@@ -19,7 +19,7 @@ from wpa.serving.analysis_queue import FAILED, QUEUE
 from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
 from wpa.movement.form.feedback import form_references, save_good_form
-from wpa.recognition.inference import InferenceConfig, readable
+from wpa.recognition.inference import SMOOTHING_HELP, InferenceConfig, readable
 from wpa.serving.store import ModelEntry
 from wpa.media.video import VIDEO_EXTENSIONS
 
@@ -162,7 +162,7 @@ guard_page(serving_settings(), "Upload")  # open unless the server's settings pu
 entry = choose_model(key="upload_model")
 with st.sidebar.expander("Settings"):
     min_confidence = unsure_below(entry)
-    smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, InferenceConfig().smoothing_s, 0.1)
+    smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, InferenceConfig().smoothing_s, 0.1, help=SMOOTHING_HELP)
 inference = InferenceConfig(smoothing_s=smoothing, min_confidence=min_confidence)
 
 upload = st.file_uploader(

@@ -39,7 +39,7 @@ def shipped():
 def stream_clip(recognizer: Recognizer, pose: PoseSequence) -> tuple[list[FrameReading], list[FrameReading]]:
     """Every frame of `pose` pushed into a stream, as Live pushes a camera's: the readings given
     at once, and the settled ones (what the stream says once it has the frames after each)."""
-    stream = recognizer.stream()
+    stream = recognizer.stream(settle=True)
     at_once, settled = [], []
     for i, time_s in enumerate(pose.timestamps_s):
         someone = bool(pose.present[i])
@@ -67,10 +67,19 @@ def test_a_stream_settles_on_the_labels_of_the_whole_clip():
     assert [r.label for r in at_once] == list(unsmoothed.predict_clip(pose).frame_labels)
 
 
+def test_a_stream_keeps_only_the_seconds_its_readings_weigh():
+    pose = random_pose(frames=300)  # 10 s
+    stream = Recognizer(make_model(), InferenceConfig(smoothing_s=0.5)).stream()
+    for i in range(300):
+        stream.push(float(pose.timestamps_s[i]), pose.landmarks[i], pose.world_landmarks[i], pose.frame_size)
+    assert len(stream._probabilities) <= 1.5 * 30 + 1 and len(stream._poses) <= 2.1 * 30 + 1
+    assert stream.settled() == [] and stream.finish() == []  # not made to settle: nothing kept for it
+
+
 def test_a_stream_takes_new_settings_and_starts_afresh_with_another_model():
     pose = random_pose(frames=40)
     model = make_model()
-    stream = Recognizer(model, InferenceConfig(min_confidence=0.0)).stream()
+    stream = Recognizer(model, InferenceConfig(min_confidence=0.0)).stream(settle=True)
     for i in range(20):
         stream.push(float(pose.timestamps_s[i]), pose.landmarks[i], pose.world_landmarks[i], pose.frame_size)
     stream.use(Recognizer(model, InferenceConfig(min_confidence=1.01)))  # a slider moved: the same poses

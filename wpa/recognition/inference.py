@@ -30,6 +30,12 @@ def readable(label: str) -> str:
     return {NO_PERSON: "nobody visible", UNKNOWN: "unsure"}.get(label, label.replace("_", " "))
 
 
+# What the smoothing setting means, for a person (the Upload and Live pages' sliders).
+SMOOTHING_HELP = ("How many seconds of predictions are averaged: the σ of a Gaussian weighting over time "
+                  "(0: none). Live can weigh only the past, so its label follows a change a fraction of "
+                  "this later than the uploaded clip's.")
+
+
 @dataclass(frozen=True)
 class InferenceConfig:
     """How per-frame predictions become labels and segments."""

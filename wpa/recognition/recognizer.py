@@ -77,9 +77,10 @@ class Recognizer:
             segments=find_segments(frame_labels, pose.timestamps_s, smoothed, self.labels, self.config.min_segment_s))
         return count_segment_repetitions(prediction, pose, self.reps)
 
-    def stream(self) -> RecognizerStream:
-        """A stream of frames to recognise one at a time (one per camera stream)."""
-        return RecognizerStream(self)
+    def stream(self, settle: bool = False) -> RecognizerStream:
+        """A stream of frames to recognise one at a time (one per camera stream); `settle`: keep
+        each frame until its reading can be settled (`RecognizerStream.settled`)."""
+        return RecognizerStream(self, settle)
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,17 @@ class FrameReading:
 class RecognizerStream:
     """Frames' poses in, one at a time, in increasing time; each frame's reading out at once.
 
-    A reading out at once (`push`) can only weigh the past. Once the frames σ × REACH_SIGMAS after
-    a frame are in, its reading is settled (`settled`: the smoothing both ways, as `predict_clip`
-    does), and `finish` settles the rest when the stream ends: the settled readings of a clip's
-    frames are `predict_clip`'s frame labels.
+    A reading out at once (`push`) can only weigh the past. A stream made to `settle` also keeps
+    each frame until the frames σ × REACH_SIGMAS after it are in; its reading is then settled
+    (`settled`: the smoothing both ways, as `predict_clip` does), and `finish` settles the rest
+    when the stream ends: the settled readings of a clip's frames are `predict_clip`'s frame
+    labels. (Live needs only the readings at once, and keeps nothing longer than it needs them.)
 
     It keeps the last seconds of poses the features need and of probabilities the smoothing
     weighs. Not thread-safe: a caller that shares it between threads holds a lock around it."""
 
-    def __init__(self, recognizer: Recognizer):
-        self.recognizer = recognizer
+    def __init__(self, recognizer: Recognizer, settle: bool = False):
+        self.recognizer, self._settle_frames = recognizer, settle
         self._poses: collections.deque[tuple[float, np.ndarray, np.ndarray]] = collections.deque()
         self._probabilities: collections.deque[tuple[float, np.ndarray]] = collections.deque()
         self._unsettled: collections.deque[tuple[float, bool]] = collections.deque()  # (time, someone there)
@@ -140,14 +142,16 @@ class RecognizerStream:
                                   frame_size=frame_size)
             probabilities = recognizer.predict_proba(window)[-1]
         someone = probabilities is not None and not np.isnan(probabilities).any()
-        self._unsettled.append((time_s, someone))
-        if not someone:
-            return FrameReading(time_s, NO_PERSON, 0.0, ())
-        self._probabilities.append((time_s, probabilities))
-        return self._reading_at(time_s)
+        if self._settle_frames:
+            self._unsettled.append((time_s, someone))
+        if someone:
+            self._probabilities.append((time_s, probabilities))
+        self._forget_before(self._unsettled[0][0] if self._unsettled else time_s)
+        return self._reading_at(time_s) if someone else FrameReading(time_s, NO_PERSON, 0.0, ())
 
     def settled(self) -> list[FrameReading]:
-        """The readings of the frames settled since the last call, oldest first."""
+        """The readings of the frames settled since the last call, oldest first (none unless the
+        stream was made to `settle`)."""
         reach_s = REACH_SIGMAS * self.recognizer.config.smoothing_s
         latest_s = self._unsettled[-1][0] if self._unsettled else -np.inf
         return self._settle(lambda time_s: time_s + reach_s < latest_s)
@@ -161,12 +165,15 @@ class RecognizerStream:
         while self._unsettled and ready(self._unsettled[0][0]):
             time_s, someone = self._unsettled.popleft()
             readings.append(self._reading_at(time_s) if someone else FrameReading(time_s, NO_PERSON, 0.0, ()))
-        # What the frames still to settle (and the next one) can weigh.
-        oldest_s = self._unsettled[0][0] if self._unsettled else np.inf
-        reach_s = REACH_SIGMAS * self.recognizer.config.smoothing_s
-        while self._probabilities and self._probabilities[0][0] < min(oldest_s, self._probabilities[-1][0]) - reach_s:
-            self._probabilities.popleft()
+        if self._unsettled:
+            self._forget_before(self._unsettled[0][0])
         return readings
+
+    def _forget_before(self, time_s: float) -> None:
+        """Drop the probabilities no reading at or after `time_s` weighs."""
+        reach_s = REACH_SIGMAS * self.recognizer.config.smoothing_s
+        while self._probabilities and self._probabilities[0][0] < time_s - reach_s:
+            self._probabilities.popleft()
 
     def _reading_at(self, time_s: float) -> FrameReading:
         recognizer = self.recognizer
