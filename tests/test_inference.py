@@ -79,7 +79,8 @@ def test_a_long_stretch_with_nobody_is_its_own_segment():
 
 def test_predict_clip_summarises_a_clip():
     model = make_model()
-    prediction = Recognizer(model, InferenceConfig(min_confidence=0.0)).predict_clip(random_pose(frames=60, missing=(7, 8)))
+    pose = random_pose(frames=60, missing=(7, 8))
+    prediction = Recognizer(model, InferenceConfig(min_confidence=0.0)).predict_clip(pose)
     assert prediction.probabilities.shape == (60, len(LABELS))
     assert prediction.frames_with_pose == 58
     assert prediction.frame_labels[7] == NO_PERSON

@@ -134,7 +134,8 @@ def test_the_count_drawn_on_each_by_eye_clips_video_is_the_headlines(by_eye_clip
         prediction = recognizer.predict_clip(pose)
         captions = caption_timeline(prediction)
         assert len(captions) == len(pose)
-        last_frames = [int(np.flatnonzero(prediction.timestamps_s < segment.end_s)[-1]) for segment in prediction.segments]
+        last_frames = [int(np.flatnonzero(prediction.timestamps_s < segment.end_s)[-1])
+                       for segment in prediction.segments]
         drawn = [captions[i].reps for i in last_frames]
         assert drawn == [segment.reps for segment in prediction.segments], row["path"]
         assert all(reps_text(c.reps) in c.text for c in captions if c.reps), row["path"]

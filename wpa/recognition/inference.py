@@ -261,7 +261,8 @@ def label_of(probabilities: np.ndarray, labels: tuple[str, ...], threshold: floa
     return labels[best] if is_sure(float(probabilities[best]), threshold) else UNKNOWN
 
 
-def top_classes(probabilities: np.ndarray, labels: tuple[str, ...], count: int = TOP_K) -> tuple[tuple[str, float], ...]:
+def top_classes(probabilities: np.ndarray, labels: tuple[str, ...],
+                count: int = TOP_K) -> tuple[tuple[str, float], ...]:
     """The one top-k: the `count` most likely classes of a row, most likely first (none if empty)."""
     if len(probabilities) == 0 or np.isnan(probabilities).any():
         return ()

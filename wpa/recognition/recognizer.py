@@ -25,9 +25,9 @@ import numpy as np
 from wpa.movement.reps import RepConfig
 from wpa.poses.sequence import PoseSequence
 from wpa.recognition.features import FEATURE_SETS
-from wpa.recognition.inference import (NO_PERSON, REACH_SIGMAS, ClipPrediction, InferenceConfig, count_segment_repetitions,
-                                       find_segments, label_frames, label_of, smooth_at, smooth_probabilities,
-                                       top_classes)
+from wpa.recognition.inference import (NO_PERSON, REACH_SIGMAS, ClipPrediction, InferenceConfig,
+                                       count_segment_repetitions, find_segments, label_frames, label_of, smooth_at,
+                                       smooth_probabilities, top_classes)
 from wpa.recognition.model import ExerciseModel
 
 # Poses kept a little longer than the features' window, so that a late frame does not shorten it.

@@ -9,7 +9,8 @@ classifier itself is shared between sessions, read-only.
 `process_frame` is called by streamlit-webrtc in its own thread; the page reads `latest()`,
 `history()`, `stats()` and `sets()` from its script thread. A lock keeps them apart. The count
 drawn on a frame and the count the page shows beside it come from one `LiveReading`, made under
-the lock: the page shows the latest reading's set, never a second read of the counter. The frame callback never raises: whatever happens, a frame goes back to the browser.
+the lock: the page shows the latest reading's set, never a second read of the counter. The
+frame callback never raises: whatever happens, a frame goes back to the browser.
 
 Repetitions: a `wpa.movement.sets.SetTracker` (one per session, fed from `_classify` under the lock) turns
 the stream of labels and poses into sets, each counted by its own `wpa.movement.reps.RepCounter`, and keeps
