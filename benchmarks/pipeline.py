@@ -47,8 +47,9 @@ from benchmarks.live_callback import DEFAULT_CLIP as LIVE_CLIP
 from benchmarks.live_callback import time_callback
 from wpa.serving.analysis import analyze_video
 from wpa.recognition.features import raw_features
-from wpa.recognition.inference import classify_video
+from wpa.poses.extract import extract_pose
 from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, load_model
+from wpa.recognition.recognizer import Recognizer
 from wpa.paths import DEFAULT_MODEL_DIR, REPO_DIR
 from wpa.poses.estimator import PoseEstimator
 from wpa.poses.sequence import PoseSequence
@@ -134,7 +135,8 @@ def original_loop_rate(clip: Path, model: ExerciseModel) -> Rate:
 
 def classify_rate(clip: Path, model: ExerciseModel) -> Rate:
     started = time.perf_counter()
-    pose, _ = classify_video(clip, model)
+    pose = extract_pose(clip, parts=os.cpu_count() or 1, count_people=True)  # what `wpa classify` does
+    Recognizer(model).predict_clip(pose)
     return Rate(len(pose), time.perf_counter() - started, probe_video(clip).duration_s)
 
 

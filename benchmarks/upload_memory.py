@@ -39,8 +39,8 @@ def part_of(python: set[tuple[str, str]], native: list[str]) -> str:
         return "imports"
     if "load_model" in functions:
         return "exercise model (load_model)"
-    if functions & {"_predict_block", "predict_clip", "running_count"}:
-        return "captions (MLP, repetition counter)"
+    if functions & {"predict_clip", "caption_timeline"}:
+        return "prediction and captions (MLP, repetition counter)"
     if ("H264Writer" in functions or python & {("write", "annotate.py"), ("close", "annotate.py")}
             or any(name.startswith("x264") for name in native)):
         return "encoder (libx264, H264Writer)"

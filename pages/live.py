@@ -17,7 +17,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from wpa.media.charts import live_timeline_figure
 from wpa.errors import WpaError
 from wpa.movement.form.feedback import cached_form_references
-from wpa.recognition.inference import NO_PERSON, UNKNOWN, readable
+from wpa.recognition.inference import NO_PERSON, SMOOTHING_HELP, UNKNOWN, readable
 from wpa.serving.live import LiveReading, LiveSession, LiveSettings, LiveStats
 from wpa.serving import turn
 from wpa.movement.sets import sets_csv
@@ -56,7 +56,7 @@ def current_reading(session: LiveSession, latest: LiveReading, stats: LiveStats,
     exercise, reps = st.columns(2)
     with exercise:
         exercise_metric(latest)
-    current = session.current_set()
+    current = latest.set  # the reading the last frame was drawn from: the video and this agree
     with reps:
         if current is None:
             st.metric("Reps", 0, "waiting for an exercise", delta_color="off", delta_arrow="off")
@@ -127,7 +127,7 @@ with video:
     facing = camera_choice()
 with st.sidebar.expander("Settings", expanded=True):
     min_confidence = unsure_below(entry)
-    smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, LiveSettings().smoothing_s, 0.1)
+    smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, LiveSettings().smoothing_s, 0.1, help=SMOOTHING_HELP)
     mirror = st.checkbox("Mirror view", LiveSettings().mirror_view and facing == CAMERAS["Front"])
     resolution = st.selectbox("Camera resolution (longest side)", list(RESOLUTIONS), index=1,
                               help="640 px: 640 × 480 from most webcams, 360 × 640 from a phone held upright.")

@@ -16,7 +16,7 @@ from wpa.serving.analysis import VideoAnalysis, read_analysis
 from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
 from wpa.movement.form.feedback import form_references, save_good_form
-from wpa.recognition.inference import InferenceConfig, readable
+from wpa.recognition.inference import SMOOTHING_HELP, InferenceConfig, readable
 from wpa.serving.store import ModelEntry
 from wpa.serving.uploads import analysed_upload
 from wpa.media.video import VIDEO_EXTENSIONS
@@ -36,7 +36,7 @@ def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnaly
         # A rerun (new upload, page left) raises in bar.progress, which cancels the clip's analysis.
         with analysed_upload(upload.getbuffer(), upload.name, upload_queue(), model, entry.path, inference,
                              on_status=lambda status: bar.progress(status.fraction, text=status.text())) as ticket:
-            analysis = read_analysis(ticket.files, ticket.info, model, inference, model_name=entry.name,
+            analysis = read_analysis(ticket.files, ticket.info, model_name=entry.name,
                                      video_name=upload.name, reused=not ticket.status().computed,
                                      references=form_references(entry.path))
             # Kept while this session shows it: the bounded cache never evicts a video being watched.
@@ -148,7 +148,7 @@ guard_page(serving_settings(), "Upload")  # open unless the server's settings pu
 entry = choose_model(key="upload_model")
 with st.sidebar.expander("Settings"):
     min_confidence = unsure_below(entry)
-    smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, InferenceConfig().smoothing_s, 0.1)
+    smoothing = st.slider("Smoothing (seconds)", 0.0, 2.0, InferenceConfig().smoothing_s, 0.1, help=SMOOTHING_HELP)
 inference = InferenceConfig(smoothing_s=smoothing, min_confidence=min_confidence)
 
 upload = st.file_uploader(

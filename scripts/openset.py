@@ -33,6 +33,7 @@ from wpa.recognition.sources import load_clips
 from wpa.recognition.model import ExerciseModel, load_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.recognition.features import compute_features
+from wpa.recognition.inference import is_sure
 from wpa.poses.sequence import mirror_pose
 from wpa.recognition.train import fold_of_each_clip, train_model
 from wpa.recognition.train_config import TrainConfig
@@ -93,7 +94,7 @@ def judge(model: ExerciseModel, training: list[Clip], clips: list[Clip], kind: s
         if scores is not None:
             records.append({"kind": kind, "clip": clip.clip_id, "label": clip.label, **scores,
                             "threshold": model.unknown_threshold,
-                            "called_unknown": scores["mean top probability"] < model.unknown_threshold})
+                            "called_unknown": not is_sure(scores["mean top probability"], model.unknown_threshold)})
     return records
 
 

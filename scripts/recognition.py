@@ -34,6 +34,7 @@ from wpa.recognition.countix import load_countix_clips
 from wpa.poses.clip import Clip
 from wpa.recognition.sources import load_clips
 from wpa.recognition.features import compute_features
+from wpa.recognition.inference import is_sure
 from wpa.recognition.metrics import HeldOut, evaluate_probabilities
 from wpa.recognition.model import save_model
 from wpa.paths import POSE_CACHE_DIR
@@ -135,7 +136,7 @@ def summarise(records: list[dict], classes: tuple[str, ...]) -> dict:
             present = ~np.isnan(record["probabilities"]).any(axis=1)
             if present.any():
                 mean = record["probabilities"][present].mean(axis=0)
-                found.append((classes[int(mean.argmax())], bool(mean.max() < record["threshold"])))
+                found.append((classes[int(mean.argmax())], not is_sure(float(mean.max()), record["threshold"])))
         return found
 
     summary = {}

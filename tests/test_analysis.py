@@ -2,7 +2,6 @@
 the charts, the downloads, the repetitions, caching and cancelling."""
 
 import json
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,20 +13,18 @@ import pytest
 from tests.support.data import REPS_CLIP, REP_COUNTS, SQUAT_CLIP
 from tests.support.media import concatenate, write_video
 from tests.support.models import LABELS, make_model
-from tests.support.movement import phase_of, skeleton
 from tests.support.poses import random_pose
 from wpa.serving.analysis import VideoAnalysis, analyze_video
-from wpa.serving.processing import SPLIT_MIN_S, CaptionsAsPosesArrive
-from wpa.media.annotate import H264Writer, draw_skeleton, frame_caption, pose_annotations, running_count
+from wpa.serving.processing import SPLIT_MIN_S, locate_files
+from wpa.media import annotate
+from wpa.media.annotate import H264Writer, caption_timeline, draw_skeleton, frame_caption
 from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import VideoError
-from wpa.recognition.inference import InferenceConfig, Segment, count_segment_repetitions, predict_clip
+from wpa.recognition.inference import InferenceConfig, Segment
+from wpa.recognition.recognizer import Recognizer
 from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
-from wpa.poses.extract import extract_pose
-from wpa.poses.track import PoseTrack
 from wpa.movement.reps import Repetition
-from wpa.movement.sets import SET_CHANGE_S, SetTracker
 from wpa.serving.store import SHIPPED_NAME, list_models
 from wpa.media.video import VideoInfo, probe_video
 
@@ -74,8 +71,8 @@ def test_a_real_clip_end_to_end(videos, shipped, caches):
 
 
 def test_repetitions_of_a_real_clip_fresh_and_cached(videos, shipped, caches):
-    """Within one of the count made by eye; and counted from the poses each time, never cached,
-    so a clip whose poses were cached before repetitions existed gets them too."""
+    """Within one of the count made by eye; the second time, the prediction the first analysis
+    saved (the model is not run again)."""
     first = analyze_video(videos / REPS_CLIP, shipped, **caches)
     assert abs(first.prediction.reps - REP_COUNTS[REPS_CLIP]) <= 1
     assert first.verdict()[0].startswith(f"Squat · {first.prediction.reps} reps")
@@ -100,16 +97,19 @@ def test_a_cancelled_analysis_leaves_nothing_half_written(videos, shipped, cache
     class Cancelled(Exception):
         pass
 
-    def cancel(progress):  # the video is drawn while poses are found, and finished after
+    def cancel(progress):  # the video is drawn once the poses are all found
         if progress.stage == stage and progress.done >= 50:
             raise Cancelled
 
     with pytest.raises(Cancelled):
         analyze_video(videos / SQUAT_CLIP, shipped, progress=cancel, **caches)
-    assert list(caches["video_cache_dir"].iterdir()) == []
-    assert not list(caches["pose_cache_dir"].glob("*"))
+    assert not list(caches["video_cache_dir"].glob("**/*"))
+    # Poses are saved once they are all found, before the video is drawn: kept for the next time.
+    assert len(list(caches["pose_cache_dir"].glob("*"))) == (stage == "video")
     assert not threads_left(), "drawing and decoding stopped"
-    assert analyze_video(videos / SQUAT_CLIP, shipped, **caches).annotated_video.is_file()
+    stages = []
+    assert analyze_video(videos / SQUAT_CLIP, shipped, progress=stages.append, **caches).annotated_video.is_file()
+    assert ("pose" in {p.stage for p in stages}) == (stage == "pose")
 
 
 def test_a_clip_with_nobody(tmp_path, shipped, caches):
@@ -148,7 +148,7 @@ def test_skeleton_is_drawn_where_the_person_is():
 
 def test_timeline_shows_exercises_gaps_and_segments():
     pose = random_pose(frames=90, missing=tuple(range(30, 70)))
-    prediction = predict_clip(make_model(), pose, InferenceConfig(min_confidence=0.0))
+    prediction = Recognizer(make_model(), InferenceConfig(min_confidence=0.0)).predict_clip(pose)
     figure = timeline_figure(prediction, 0.5)
     names = [trace.name for trace in figure.data]
     assert names[-1] == "raw, per frame" and set(names[:-1]) <= {label.replace("_", " ") for label in LABELS}
@@ -167,28 +167,34 @@ def test_model_store_lists_the_shipped_model_and_explains_broken_ones(tmp_path):
     assert entries[1].name == "mine" and not entries[1].usable and "damaged" in entries[1].problem
 
 
-def test_captions_drawn_while_poses_arrive_match_the_whole_clip(videos, shipped):
-    pose = extract_pose(videos / SQUAT_CLIP)
-    whole = predict_clip(shipped, pose)
-    track = PoseTrack(pose.fps, pose.frame_size)
+def test_the_video_is_drawn_from_the_caption_timeline_of_the_saved_prediction(videos, shipped, caches, monkeypatch):
+    """The encoder draws `caption_timeline` of the prediction the worker saved, which the page then
+    reads back as it was (the model runs once per upload)."""
+    drawn = []
+    monkeypatch.setattr(annotate, "draw_caption", lambda image, text, color: drawn.append((text, color)))
+    analysis = analyze_video(videos / SQUAT_CLIP, shipped, **caches)
+    timeline = caption_timeline(analysis.prediction)
+    assert drawn == [(caption.text, caption.color) for caption in timeline] and len(drawn) == len(analysis.pose)
+    assert timeline[-1].reps == analysis.prediction.reps > 0 and timeline[-1].text.endswith(
+        f"· {analysis.prediction.reps} reps")
+    fresh = Recognizer(shipped).predict_clip(analysis.pose)
+    assert analysis.prediction.segments == fresh.segments and analysis.prediction.frame_labels == fresh.frame_labels
+    np.testing.assert_array_equal(analysis.prediction.smoothed, fresh.smoothed)
 
-    def find_poses():  # the pose pass, a frame at a time, in another thread
-        for i in range(len(pose)):
-            track.add((pose.landmarks[i], pose.world_landmarks[i]), pose.timestamps_s[i], pose.frame_size)
-        track.finish()
+    def model_run(*args):
+        raise AssertionError("the page ran the model again")
+    monkeypatch.setattr(Recognizer, "predict_proba", model_run)
+    again = analyze_video(videos / SQUAT_CLIP, shipped, **caches)
+    assert again.reused and again.prediction.segments == analysis.prediction.segments
 
-    finder = threading.Thread(target=find_poses)
-    finder.start()
-    captions = CaptionsAsPosesArrive(track, shipped, InferenceConfig())
-    drawn = [captions(i, t) for i, t in enumerate(pose.timestamps_s)]
-    finder.join()
-    # The same captions, running count included, as drawn later from the cached poses.
-    from_cache = pose_annotations(pose, count_segment_repetitions(whole, pose))
-    expected = [from_cache(i, t)[1] for i, t in enumerate(pose.timestamps_s)]
-    assert [text for _, text, _ in drawn] == expected
-    assert expected[0] == frame_caption(whole, 0)[0] and any(" rep" in text for text in expected)
-    assert all(np.array_equal(landmarks, pose.landmarks[i]) for i, (landmarks, _, _) in enumerate(drawn))
-    assert captions(len(pose), pose.timestamps_s[-1] + 0.04) is None  # past the last pose: the video ends
+
+def test_a_prediction_that_cannot_be_read_is_made_again(videos, shipped, caches):
+    first = analyze_video(videos / SQUAT_CLIP, shipped, **caches)
+    files = locate_files(videos / SQUAT_CLIP, shipped, InferenceConfig(), pose_cache_dir=caches["pose_cache_dir"],
+                         video_cache_dir=caches["video_cache_dir"])
+    files.prediction_file.write_bytes(b"not a prediction")
+    again = analyze_video(videos / SQUAT_CLIP, shipped, **caches)
+    assert not again.reused and again.prediction.segments == first.prediction.segments
 
 
 def test_a_long_clip_is_split_among_pose_models_and_drawn_whole(videos, shipped, caches, tmp_path):
@@ -219,7 +225,7 @@ def with_repetitions(prediction, *per_segment):
 @pytest.fixture(scope="module")
 def three_seconds():
     pose = random_pose(frames=90)  # 30 frames/s: frame i at i / 30 s
-    return pose, predict_clip(make_model(), pose, InferenceConfig(min_confidence=0.0))
+    return pose, Recognizer(make_model(), InferenceConfig(min_confidence=0.0)).predict_clip(pose)
 
 
 def test_each_frame_gets_the_number_of_its_repetition_within_its_segment(three_seconds):
@@ -274,30 +280,23 @@ def test_the_timeline_marks_each_repetition_at_its_end(three_seconds):
 
 def test_the_caption_shows_the_running_count():
     pose = random_pose(frames=30)
-    prediction = predict_clip(make_model(), pose, InferenceConfig(min_confidence=0.0))
-    text = frame_caption(prediction, 0)[0]
+    prediction = Recognizer(make_model(), InferenceConfig(min_confidence=0.0)).predict_clip(pose)
+    text = frame_caption(prediction, 0).text
     assert "rep" not in text
-    assert frame_caption(prediction, 0, reps=1)[0] == f"{text}  · 1 rep"
-    assert frame_caption(prediction, 0, reps=3)[0] == f"{text}  · 3 reps"
+    assert frame_caption(prediction, 0, reps=1).text == f"{text}  · 1 rep"
+    three = replace(frame_caption(prediction, 0), text=f"{text}  · 3 reps", reps=3)
+    assert frame_caption(prediction, 0, reps=3) == three
 
 
-def running_counts(landmarks, labels, fps=30.0):
-    tracker = SetTracker()
-    return [running_count(tracker, frame, i / fps, label, 640 / 480, last=i == len(landmarks) - 1)
-            for i, (frame, label) in enumerate(zip(landmarks, labels))]
-
-
-def test_the_videos_running_count_rises_as_repetitions_end_and_starts_again_with_another_exercise():
-    squats = skeleton(phase_of([(12.0, 0.5)]))  # 6 squats of 2 s
-    raises = skeleton(phase_of([(12.0, 0.5)]), exercise="raise", seed=1)
-    counts = running_counts(np.concatenate([squats, raises]), ["squat"] * 360 + ["lateral_raise"] * 360)
-    assert counts[0] == 0 and all(b >= a for a, b in zip(counts[:359], counts[1:360]))
-    assert 5 <= counts[359] <= 6  # the last squat is counted a little after it ends
-    assert counts[360 + int((SET_CHANGE_S + 0.5) * 30)] <= 1  # a new exercise: from 0 again, once it has held
-    assert counts[-1] == 6
-    # A flicker of another label, or frames it is unsure of, do not restart the count.
-    labels = ["squat"] * 360
-    labels[200:215] = ["lateral_raise"] * 15
-    labels[250:300] = ["unknown"] * 50
-    flickering = running_counts(squats, labels)
-    assert all(b >= a for a, b in zip(flickering, flickering[1:])) and flickering[-1] == 6
+def test_the_videos_running_count_rises_as_repetitions_end_and_starts_again_with_another_segment(three_seconds):
+    pose, prediction = three_seconds
+    # The squat's last repetition ends after its segment (it belongs to the segment holding its middle).
+    prediction = with_repetitions(prediction, ("squat", 0.0, 1.5, [(0.2, 0.7), (0.7, 1.2), (1.1, 1.6)]),
+                                  ("push_up", 1.5, 3.0, [(1.5, 2.5)]))
+    done = prediction.reps_done()
+    assert done[0] == 0 and done[20] == 0 and done[21] == 1 and done[36] == 2  # 0.7 s is frame 21, 1.2 s frame 36
+    assert done[44] == 3  # the squat segment's last frame shows its whole count
+    assert done[45] == 0 and done[75] == 1 and done[-1] == 1  # the push-ups counted from 0
+    assert all(b >= a for a, b in zip(done[:45], done[1:45]))
+    captions = caption_timeline(prediction)
+    assert [c.reps for c in captions] == done.tolist() and captions[44].text.endswith("· 3 reps")

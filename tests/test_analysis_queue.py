@@ -183,15 +183,15 @@ def test_the_real_worker_analyses_a_clip_at_a_lower_priority(queues, tmp_path, v
     assert ticket.status().state == RUNNING
     status = ticket.wait(timeout=300)
     assert (status.state, status.computed) == (DONE, True)
-    analysis = read_analysis(ticket.files, ticket.info, shipped, InferenceConfig(), model_name="shipped",
-                             video_name="upload.mp4", reused=False)
+    analysis = read_analysis(ticket.files, ticket.info, model_name="shipped", video_name="upload.mp4", reused=False)
     assert analysis.prediction.label == "squat"
     assert analysis.annotated_video.stat().st_size > 0
     shown = ticket.lease_video()  # as the page keeps it
     ticket.cancel()
     assert queue.annotated_videos.evict() == [] and analysis.annotated_video.is_file()
     shown.release()
-    assert queue.annotated_videos.evict() == [analysis.annotated_video] and not analysis.annotated_video.exists()
+    # The video and its prediction are one entry, evicted together.
+    assert queue.annotated_videos.evict() == [analysis.annotated_video.parent] and not analysis.annotated_video.exists()
     shutil.copy(videos / SQUAT_CLIP, copy)
     redrawn = queue.submit(copy, shipped, DEFAULT_MODEL_DIR)  # held: its leases keep the files
     assert redrawn.wait(timeout=300).state == DONE

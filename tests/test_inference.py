@@ -1,4 +1,5 @@
-"""Inference: smoothing, unknown and no-person frames, segments, and the clip's label."""
+"""Inference: smoothing, unknown and no-person frames, top classes, segments, and the clip's label
+(`Recognizer.predict_clip`)."""
 
 from dataclasses import replace
 
@@ -9,7 +10,9 @@ from tests.support.models import LABELS, make_model
 from tests.support.movement import phase_of, sequence, skeleton
 from tests.support.poses import random_pose
 from wpa.recognition.inference import (NO_PERSON, UNKNOWN, InferenceConfig, Segment, count_segment_repetitions,
-                           counting_stretches, find_segments, label_frames, predict_clip, smooth_probabilities)
+                                       counting_stretches, find_segments, is_sure, label_frames, smooth_at,
+                                       smooth_probabilities, top_classes)
+from wpa.recognition.recognizer import Recognizer
 from wpa.movement.reps import count_repetitions
 from wpa.poses.sequence import PoseSequence
 
@@ -28,6 +31,25 @@ def test_smoothing_removes_a_one_frame_flicker_and_keeps_gaps():
 def test_no_smoothing_leaves_probabilities_alone():
     p = np.random.default_rng(0).dirichlet([1, 1, 1], size=8).astype(np.float32)
     np.testing.assert_array_equal(smooth_probabilities(p, np.arange(8) / 30, 0.0), p)
+
+
+def test_a_stream_smooths_a_frame_as_the_clip_does_from_the_frames_it_has():
+    rng = np.random.default_rng(1)
+    t = np.cumsum(rng.uniform(0.02, 0.06, 80))  # uneven frame times, as a live camera's
+    p = rng.dirichlet([1, 1, 1], size=80).astype(np.float32)
+    whole = smooth_probabilities(p, t, 0.3)
+    for i in (0, 17, 40, 79):  # with every frame around it: the clip's value
+        np.testing.assert_allclose(smooth_at(p, t, t[i], 0.3), whole[i], atol=1e-6)
+    latest = smooth_at(p[:41], t[:41], t[40], 0.3)  # the frames up to it only: the past half
+    assert not np.allclose(latest, whole[40]) and latest.sum() == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_array_equal(smooth_at(p[:41], t[:41], t[40], 0.0), p[40])
+
+
+def test_one_unknown_rule_and_one_top_k():
+    assert is_sure(0.6, 0.6) and not is_sure(0.5999, 0.6)
+    row = np.array([0.1, 0.6, 0.05, 0.25])
+    assert top_classes(row, ("a", "b", "c", "d")) == (("b", 0.6), ("d", 0.25), ("a", 0.1))
+    assert top_classes(np.full(4, np.nan), ("a", "b", "c", "d")) == ()
 
 
 def test_frames_below_the_threshold_are_unknown_and_empty_frames_no_person():
@@ -57,7 +79,8 @@ def test_a_long_stretch_with_nobody_is_its_own_segment():
 
 def test_predict_clip_summarises_a_clip():
     model = make_model()
-    prediction = predict_clip(model, random_pose(frames=60, missing=(7, 8)), InferenceConfig(min_confidence=0.0))
+    pose = random_pose(frames=60, missing=(7, 8))
+    prediction = Recognizer(model, InferenceConfig(min_confidence=0.0)).predict_clip(pose)
     assert prediction.probabilities.shape == (60, len(LABELS))
     assert prediction.frames_with_pose == 58
     assert prediction.frame_labels[7] == NO_PERSON
@@ -70,23 +93,23 @@ def test_predict_clip_summarises_a_clip():
 
 
 def test_an_unsure_clip_is_unknown():
-    prediction = predict_clip(make_model(), random_pose(frames=30), InferenceConfig(min_confidence=0.99))
+    prediction = Recognizer(make_model(), InferenceConfig(min_confidence=0.99)).predict_clip(random_pose(frames=30))
     assert prediction.label == UNKNOWN and prediction.best_guess in LABELS
 
 
 def test_the_model_s_own_threshold_decides_unknown_unless_another_is_asked_for():
     model, pose = make_model(), random_pose(frames=30)
-    confidence = predict_clip(model, pose, InferenceConfig(min_confidence=0.0)).confidence
+    confidence = Recognizer(model, InferenceConfig(min_confidence=0.0)).predict_clip(pose).confidence
     model.unknown_threshold = confidence + 0.01
-    assert predict_clip(model, pose).label == UNKNOWN
+    assert Recognizer(model).predict_clip(pose).label == UNKNOWN
     model.unknown_threshold = confidence - 0.01
-    assert predict_clip(model, pose).label in LABELS
-    assert predict_clip(model, pose, InferenceConfig(min_confidence=0.999)).label == UNKNOWN
+    assert Recognizer(model).predict_clip(pose).label in LABELS
+    assert Recognizer(model, InferenceConfig(min_confidence=0.999)).predict_clip(pose).label == UNKNOWN
 
 
 def test_a_clip_with_nobody_is_marked_not_guessed():
     pose = random_pose(frames=20, missing=tuple(range(20)))
-    prediction = predict_clip(make_model(), pose)
+    prediction = Recognizer(make_model()).predict_clip(pose)
     assert prediction.label == NO_PERSON and prediction.confidence == 0.0
     assert set(prediction.frame_labels) == {NO_PERSON}
     assert [s.label for s in prediction.segments] == [NO_PERSON]
@@ -95,7 +118,7 @@ def test_a_clip_with_nobody_is_marked_not_guessed():
 def test_an_empty_clip():
     pose = random_pose(frames=1)
     empty = PoseSequence(pose.landmarks[:0], pose.world_landmarks[:0], pose.timestamps_s[:0], 30.0, (640, 480))
-    prediction = predict_clip(make_model(), empty)
+    prediction = Recognizer(make_model()).predict_clip(empty)
     assert prediction.label == NO_PERSON and prediction.segments == ()
 
 
@@ -116,7 +139,8 @@ def test_a_repetition_where_segments_meet_is_counted_once_and_nobody_counts_noth
     assert whole.count == 5
     assert all(a.end_s <= b.start_s for a, b in zip(whole.repetitions, whole.repetitions[1:]))  # no overlap
     # The model was unsure for the first 3 s: the second squat straddles the boundary.
-    prediction = replace(predict_clip(make_model(), pose), segments=_segments((UNKNOWN, 0, 3), ("squat", 3, 10.0)))
+    prediction = replace(Recognizer(make_model()).predict_clip(pose),
+                         segments=_segments((UNKNOWN, 0, 3), ("squat", 3, 10.0)))
     counted = count_segment_repetitions(prediction, pose)
     assert counted.reps == whole.count
     assert [s.reps for s in counted.segments] == [1, 4]

@@ -13,6 +13,8 @@ from tests.support.media import camera_frames
 from tests.support.models import make_model
 from tests.support.movement import FPS, phase_of, skeleton
 from wpa.recognition.inference import NO_PERSON, UNKNOWN
+from wpa.movement.reps import reps_text
+from wpa.serving import live
 from wpa.serving.live import LiveSession, LiveSettings
 from wpa.movement.sets import AWAY_S, SET_CHANGE_S, UNSURE_CHANGE_S, SetTracker, WorkoutSet, sets_csv
 from wpa.recognition.model import load_model
@@ -218,21 +220,25 @@ def test_the_sets_log_as_csv():
     assert sets_csv(()) == "exercise,reps,started,duration_s\n"
 
 
-def test_a_real_squat_is_counted_live_and_its_set_logged(shipped, videos):
+def test_a_real_squat_is_counted_live_and_its_set_logged(shipped, videos, monkeypatch):
     """The squat clip, looped as a camera would play it, at 15 frames/s of camera time."""
     frames = camera_frames(videos / SQUAT_CLIP, (640, 480), int(18 * 15))
     clock = iter(np.arange(len(frames) + 10) / 15.0)
     session = LiveSession(shipped, clock=lambda: next(clock))
     session.prepare()
+    drawn = []  # the captions drawn on the frames
+    monkeypatch.setattr(live, "draw_caption", lambda image, text, color: drawn.append(text))
     counts = []
     for frame in frames:
         session.process_frame(frame)
         counts.append(session.latest().reps)
-    current = session.current_set()
+        # The count drawn on the frame is the one the page shows beside it: one reading.
+        assert drawn[-1].endswith(f"|  {reps_text(counts[-1])}") == (session.latest().set is not None), drawn[-1]
+    current = session.latest().set
     assert current is not None and current.exercise == "squat"
     assert counts[int(9 * 15)] < counts[-1] and counts[-1] >= 3, counts[::15]
     session.close()
     (done,) = session.sets()
     assert done.exercise == "squat" and done.reps >= counts[-1]
     session.reset_sets()
-    assert session.sets() == () and session.current_set() is None
+    assert session.sets() == () and session.latest() is None

@@ -10,12 +10,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.support.data import REPO
 from tests.support.movement import FPS, phase_of, skeleton
-from wpa.serving.live import LiveReading
+from wpa.recognition.recognizer import FrameReading
 
 
 def stream_squats(session, seconds: float) -> None:
     """`seconds` of squats (one every 2 s) into the session, as classified frames."""
-    session._predict = lambda found, now: LiveReading(now, "squat", 0.9, (("squat", 0.9), ("lunge", 0.1)), 0.0)
+    session._predict = lambda found, now: FrameReading(now, "squat", 0.9, (("squat", 0.9), ("lunge", 0.1)))
     world = np.zeros((33, 3), np.float32)
     for i, frame in enumerate(skeleton(phase_of([(seconds, 0.5)]))):
         with session._lock:

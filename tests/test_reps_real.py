@@ -12,7 +12,6 @@ these clips; the counter's settings come from Countix-Fitness (`python -m benchm
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -20,34 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.data import REPO
+from tests.support.data import REPO, rep_count_clips
 from wpa.serving.analysis import analyze_video
 from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
 
-TRUTH = Path(__file__).with_name("rep_counts.csv")
 WITHIN_ONE_SHARE = 0.9  # issue 22's bar for real clips
-
-
-def truths() -> list[dict[str, str]]:
-    with TRUTH.open(newline="") as file:
-        return list(csv.DictReader(file))
-
-
-def truth_clips(videos: Path) -> tuple[list[dict[str, str]], list[Path]]:
-    """The table's rows and their clips (paths in it are relative to the shared folder, data/videos/...;
-    `videos` may be elsewhere); a skip if any clip is missing."""
-    rows = truths()
-    clips = [videos / Path(row["path"]).relative_to("data/videos") for row in rows]
-    missing = [str(clip) for clip in clips if not clip.is_file()]
-    if missing:
-        pytest.skip(f"clips of {TRUTH.name} missing from the shared data: {', '.join(missing)}")
-    return rows, clips
 
 
 @pytest.mark.slow
 def test_the_upload_page_counts_real_clips_within_one_repetition(videos, tmp_path):
-    rows, clips = truth_clips(videos)
+    rows, clips = rep_count_clips(videos)
     model = load_model(DEFAULT_MODEL_DIR)
     lines, wrong = [], []
     for row, clip in zip(rows, clips):
@@ -64,7 +46,7 @@ def test_the_upload_page_counts_real_clips_within_one_repetition(videos, tmp_pat
 
 @pytest.mark.slow
 def test_real_clips_are_counted_within_one_repetition(videos):
-    rows, clips = truth_clips(videos)
+    rows, clips = rep_count_clips(videos)
     result = subprocess.run([sys.executable, "-m", "wpa", "classify", *map(str, clips), "--json", "-q"],
                             cwd=REPO, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr

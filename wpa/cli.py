@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, fields
@@ -32,8 +33,9 @@ from wpa.poses.extraction import ExtractionEngine, engine_for
 from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
 from wpa.movement.form.cli import add_form_commands
 from wpa.movement.form.feedback import form_record, form_references
-from wpa.recognition.inference import (InferenceConfig, classify_video, clip_warnings,
-                           count_segment_repetitions, predict_clip)
+from wpa.recognition.inference import InferenceConfig, clip_warnings
+from wpa.recognition.recognizer import Recognizer
+from wpa.poses.extract import extract_pose
 from wpa.recognition.model import load_model, save_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.poses.sequence import PoseOptions
@@ -150,12 +152,12 @@ def run_crossval(args: argparse.Namespace) -> int:
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    model, references = load_model(args.model), form_references(args.model)
-    config = InferenceConfig(min_confidence=args.min_confidence)
+    recognizer = Recognizer(load_model(args.model), InferenceConfig(min_confidence=args.min_confidence))
+    references = form_references(args.model)
     failed = 0
     for source in args.videos:
-        records = _classify_table(source, model, config, references) if _is_table(source) else \
-            [_classify_one_video(source, model, config, args, references)]
+        records = _classify_table(source, recognizer, references) if _is_table(source) else \
+            [_classify_one_video(source, recognizer, args, references)]
         for record in records:
             failed += record["error"] is not None
             print(json.dumps(record) if args.json else prediction_text(record), flush=True)
@@ -167,17 +169,19 @@ def _is_table(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
-def _classify_one_video(video: Path, model, config: InferenceConfig, args: argparse.Namespace, references) -> dict:
+def _classify_one_video(video: Path, recognizer: Recognizer, args: argparse.Namespace, references) -> dict:
     started = time.monotonic()
     try:
         info = probe_video(video)
-        pose, prediction = classify_video(video, model, _pose_options(args), config,
-                                          progress=_frame_printer(Path(video).name), info=info)
+        # A long clip is split among one pose model per core; the people in view are counted.
+        pose = extract_pose(video, _pose_options(args), progress=_frame_printer(Path(video).name),
+                            parts=os.cpu_count() or 1, count_people=True, info=info)
     except WpaError as error:
         _progress.close()
         print(f"error: {error}", file=sys.stderr)
         return _error_record(video, error)
     _progress.close()
+    prediction = recognizer.predict_clip(pose)
     record = {"video": str(video), **prediction.summary(), "form": form_record(prediction, pose, references),
               "people": pose.people, "warnings": clip_warnings(pose, info.duration_s), "error": None,
               "seconds": round(time.monotonic() - started, 2)}
@@ -186,7 +190,7 @@ def _classify_one_video(video: Path, model, config: InferenceConfig, args: argpa
     return record
 
 
-def _classify_table(table: Path, model, config: InferenceConfig, references: dict) -> list[dict[str, Any]]:
+def _classify_table(table: Path, recognizer: Recognizer, references: dict) -> list[dict[str, Any]]:
     """One record per clip of a landmarks table (`wpa.poses.table.read_landmarks_csv`): the poses are
     already there, so only the model, the repetition counter and form feedback run."""
     started = time.monotonic()
@@ -199,7 +203,7 @@ def _classify_table(table: Path, model, config: InferenceConfig, references: dic
         print(f"note: {table}: {note}", file=sys.stderr)
     records = []
     for clip in clips:
-        prediction = count_segment_repetitions(predict_clip(model, clip.pose, config), clip.pose)
+        prediction = recognizer.predict_clip(clip.pose)
         record = {"video": str(table), "clip": clip.clip_id, **prediction.summary(), "people": clip.pose.people,
                   "form": form_record(prediction, clip.pose, references), "warnings": clip_warnings(clip.pose),
                   "error": None, "seconds": round(time.monotonic() - started, 2)}

@@ -7,6 +7,8 @@ import csv
 import os
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("WPA_TEST_DATA", REPO.parent / "shared" / "data"))
 VIDEOS = SHARED_DATA / "videos"
@@ -27,6 +29,26 @@ REPS_CLIP = "squat/saipranavr__Exercise-Correction__1.mp4"  # 3 squats, by eye (
 # pause after it, so looped it is the 6 s loop that repeats, not the squat, and the count stalls.)
 CAMERA_CLIP = "squat/calimiro-ai__WorkoutTracker__squat_13.mp4"
 
-# Our by-eye counts of real clips (path relative to the videos folder: reps).
-REP_COUNTS = {Path(row["path"]).relative_to("data/videos").as_posix(): int(row["reps"]) for row in
-              csv.DictReader((REPO / "tests" / "rep_counts.csv").read_text().splitlines())}
+# Our by-eye counts of real clips: tests/rep_counts.csv (its notes say how each was counted).
+REP_COUNTS_CSV = REPO / "tests" / "rep_counts.csv"
+
+
+def rep_count_rows() -> list[dict[str, str]]:
+    """The rows of tests/rep_counts.csv."""
+    with REP_COUNTS_CSV.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def rep_count_clips(videos: Path) -> tuple[list[dict[str, str]], list[Path]]:
+    """tests/rep_counts.csv's rows and their clips (paths in it are relative to the shared folder,
+    data/videos/...; `videos` may be elsewhere); a skip if any clip is missing."""
+    rows = rep_count_rows()
+    clips = [videos / Path(row["path"]).relative_to("data/videos") for row in rows]
+    missing = [str(clip) for clip in clips if not clip.is_file()]
+    if missing:
+        pytest.skip(f"clips of {REP_COUNTS_CSV.name} missing from the shared data: {', '.join(missing)}")
+    return rows, clips
+
+
+# The by-eye counts by clip (path relative to the videos folder: reps).
+REP_COUNTS = {Path(row["path"]).relative_to("data/videos").as_posix(): int(row["reps"]) for row in rep_count_rows()}

@@ -1,9 +1,13 @@
 """The annotated video: skeleton, current exercise and running repetition count drawn on every
-frame, encoded as an H.264 MP4 (yuv420p, moov atom first) — the one format every browser plays."""
+frame, encoded as an H.264 MP4 (yuv420p, moov atom first) — the one format every browser plays.
+
+It is drawn once the clip is classified and counted: its captions (`caption_timeline`) come from
+the clip's final repetitions, so the count it shows is the one the page, the CSV and the JSON give."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,7 +19,6 @@ from wpa.media.colors import color_for, rgb
 from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
 from wpa.poses.sequence import POSE_CONNECTIONS, PoseSequence
 from wpa.movement.reps import reps_text
-from wpa.movement.sets import SetTracker
 from wpa.media.video import read_frames
 
 RENDER_MAX_SIDE = 720  # the annotated video is for watching in a page, not for archiving
@@ -96,58 +99,58 @@ def draw_caption(image: np.ndarray, text: str, color: tuple[int, int, int]) -> N
                 (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
 
 
-def frame_caption(prediction: ClipPrediction, index: int, reps: int = 0) -> tuple[str, tuple[int, int, int]]:
+@dataclass(frozen=True)
+class Caption:
+    """What the video says on one frame."""
+
+    text: str
+    color: tuple[int, int, int]
+    reps: int  # the running count the text shows (0: none shown)
+
+
+def frame_caption(prediction: ClipPrediction, index: int, reps: int = 0) -> Caption:
     """What the video says on frame `index`: the smoothed exercise and its confidence, and `reps`,
-    the repetitions done so far (`running_count`), once there is one."""
+    the repetitions done so far, once there is one."""
     label = prediction.frame_labels[index]
     color = rgb(color_for(label, prediction.labels))
     if label == NO_PERSON:
-        return readable(label), color
+        return Caption(readable(label), color, 0)
     row = prediction.smoothed[index]
     if label == UNKNOWN:
         text = f"unsure ({readable(prediction.labels[int(row.argmax())])}?)"
     else:
         text = f"{readable(label)}  {row[prediction.labels.index(label)]:.0%}"
-    # "3 reps", not "rep 3": the streaming counter counts a repetition once it has ended.
-    return (f"{text}  · {reps_text(reps)}" if reps else text), color
+    # "3 reps", not "rep 3": a repetition is counted once it has ended.
+    return Caption(f"{text}  · {reps_text(reps)}" if reps else text, color, reps)
 
 
-def running_count(tracker: SetTracker, landmarks: np.ndarray, timestamp_s: float, label: str,
-                  aspect_ratio: float, last: bool = False) -> int:
-    """The repetitions done so far in the set on screen, for the video's caption: one frame (its
-    landmarks, NaN where nobody, and its smoothed label) fed to `tracker`, as the Live page feeds
-    its frames; `last`, the clip's last frame, ends the set so that its last repetition counts.
-
-    The video is drawn while the poses are still being found, before the clip's repetitions are
-    known, so it counts as the Live page does; fed the same frames it gives the same counts, so a
-    clip's video is the same whether drawn during the pose pass or later from cached poses."""
-    reps = tracker.update(label, landmarks, timestamp_s, aspect_ratio, wall_s=timestamp_s)
-    return tracker.stop() if last else reps
+def caption_timeline(prediction: ClipPrediction) -> tuple[Caption, ...]:
+    """The caption of every frame of a classified and counted clip, its running count from the
+    clip's own repetitions (`ClipPrediction.reps_done`): what `render_annotated_video` draws."""
+    done = prediction.reps_done()
+    return tuple(frame_caption(prediction, index, int(done[index])) for index in range(len(done)))
 
 
-# What is drawn on one frame: the pose (33, 4) and a caption with its colour.
-Annotation = tuple[np.ndarray, str, tuple[int, int, int]]
+# What is drawn on one frame: the pose (33, 4) and its caption.
+Annotation = tuple[np.ndarray, Caption]
 
 
 def pose_annotations(pose: PoseSequence, prediction: ClipPrediction) -> Callable[[int, float], Annotation | None]:
-    """What `draw_video` draws on each frame of a clip whose poses are all known: skeleton,
-    exercise and running count. To be called once per frame, in order (the count is streamed)."""
-    tracker = SetTracker()
+    """What `draw_video` draws on each frame of a clip: its skeleton and its caption."""
+    captions = caption_timeline(prediction)
 
     def annotation(index: int, timestamp_s: float) -> Annotation | None:
         if index >= len(pose):
             return None  # a decoder may yield a trailing frame the pose pass did not see
-        reps = running_count(tracker, pose.landmarks[index], float(pose.timestamps_s[index]),
-                             prediction.frame_labels[index], pose.aspect_ratio, last=index == len(pose) - 1)
-        return (pose.landmarks[index], *frame_caption(prediction, index, reps))
+        return pose.landmarks[index], captions[index]
     return annotation
 
 
 def render_annotated_video(video_path: str | Path, pose: PoseSequence, prediction: ClipPrediction,
                            out_path: str | Path, max_side: int = RENDER_MAX_SIDE,
                            progress: Callable[[int, int], None] | None = None) -> Path:
-    """Decode `video_path` again, draw skeleton, caption and running count on every frame, write
-    an H.264 MP4."""
+    """Decode `video_path` again, draw skeleton, caption and running count (`caption_timeline`) on
+    every frame, write an H.264 MP4."""
     return draw_video(video_path, out_path, pose_annotations(pose, prediction), len(pose), max_side, progress)
 
 
@@ -165,10 +168,10 @@ def draw_video(video_path: str | Path, out_path: str | Path,
             drawn = annotation(frame.index, frame.timestamp_s)
             if drawn is None:
                 break
-            landmarks, caption, color = drawn
+            landmarks, caption = drawn
             image = frame.rgb.copy()
             draw_skeleton(image, landmarks)
-            draw_caption(image, caption, color)
+            draw_caption(image, caption.text, caption.color)
             if writer is None:
                 writer = H264Writer(out_path, image.shape[1], image.shape[0])
             writer.write(image, frame.timestamp_s)

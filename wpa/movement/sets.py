@@ -1,6 +1,7 @@
 """Sets of an exercise and their running repetition counts, from a stream of per-frame labels and
-poses: what the Live page counts while the camera streams, and what the Upload page's annotated
-video shows as it plays. The counting itself is `wpa.movement.reps.RepCounter`'s."""
+poses: what the Live page counts while the camera streams (an uploaded clip is counted whole, by
+`wpa.recognition.inference.count_segment_repetitions`). The counting itself is
+`wpa.movement.reps.RepCounter`'s."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Inference: per-frame class probabilities, smoothing over time, the clip's label and the
-segments where the exercise changes.
+"""What the recogniser says about a clip, and the rules it says it by: per-frame class
+probabilities smoothed over time (`smoothing_weights`), one unknown rule (`is_sure`), one top-k
+(`top_classes`), the clip's label, the segments where the exercise changes and the repetitions
+of each (`count_segment_repetitions`). `wpa.recognition.recognizer.Recognizer` applies them, to a
+whole clip or to a stream of frames.
 
 Frames with nobody in them are marked NO_PERSON, never guessed; frames whose smoothed
 confidence is below the threshold are UNKNOWN.
@@ -8,22 +11,18 @@ confidence is below the threshold are UNKNOWN.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from wpa.recognition.model import ExerciseModel
-from wpa.poses.extract import extract_pose
-from wpa.poses.sequence import PoseOptions, PoseSequence
+from wpa.poses.sequence import PoseSequence
 from wpa.movement.reps import RepConfig, Repetition, count_repetitions
-from wpa.media.video import VideoInfo
 
 UNKNOWN = "unknown"
 NO_PERSON = "no_person"
+TOP_K = 3  # the most likely classes shown beside a clip or a live reading
+REACH_SIGMAS = 3  # the smoothing weighs frames up to this many σ away
 
 
 def readable(label: str) -> str:
@@ -31,11 +30,19 @@ def readable(label: str) -> str:
     return {NO_PERSON: "nobody visible", UNKNOWN: "unsure"}.get(label, label.replace("_", " "))
 
 
+# What the smoothing setting means, for a person (the Upload and Live pages' sliders).
+SMOOTHING_HELP = ("How many seconds of predictions are averaged: the σ of a Gaussian weighting over time "
+                  "(0: none). Live can weigh only the past, so its label follows a change a fraction of "
+                  "this later than the uploaded clip's.")
+
+
 @dataclass(frozen=True)
 class InferenceConfig:
     """How per-frame predictions become labels and segments."""
 
-    smoothing_s: float = 0.5  # standard deviation, in seconds, of the Gaussian that smooths probabilities
+    # Standard deviation σ, in seconds, of the Gaussian weighting that smooths probabilities over
+    # time (`smoothing_weights`; 0: none): the same for an uploaded clip, its video and a live stream.
+    smoothing_s: float = 0.5
     # A smoothed probability below this makes a frame (or clip) UNKNOWN; None: the model's own
     # calibrated threshold (ExerciseModel.unknown_threshold).
     min_confidence: float | None = None
@@ -92,13 +99,28 @@ class ClipPrediction:
     def reps(self) -> int:
         return len(self.repetitions)
 
-    def top(self, count: int = 3) -> list[tuple[str, float]]:
+    def top(self, count: int = TOP_K) -> tuple[tuple[str, float], ...]:
         """The `count` most likely classes of the whole clip, with their mean probabilities."""
         if not self.present.any():
-            return []
-        mean = self.probabilities[self.present].mean(axis=0)
-        order = np.argsort(mean)[::-1][:count]
-        return [(self.labels[i], float(mean[i])) for i in order]
+            return ()
+        return top_classes(self.probabilities[self.present].mean(axis=0), self.labels, count)
+
+    def reps_done(self) -> np.ndarray:
+        """Each frame's running count, as the annotated video shows it: the repetitions of the
+        frame's segment that have ended by the frame (numbered within the segment, as the CSV's
+        `rep` is). A segment's repetition that ends after its last frame (each goes to the segment
+        holding its middle) is counted on that last frame, so every segment's last frame shows
+        its whole count, and the counts shown add up to the clip's."""
+        times = self.timestamps_s
+        done = np.zeros(len(times), dtype=np.int64)
+        for segment in self.segments:
+            inside = np.flatnonzero((times >= segment.start_s) & (times < segment.end_s))
+            if not len(inside):
+                continue
+            last_s = float(times[inside[-1]])
+            ends = np.array([min(r.end_s, last_s) for r in segment.repetitions])
+            done[inside] = np.searchsorted(np.sort(ends), times[inside], side="right")
+        return done
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary of the clip."""
@@ -116,32 +138,6 @@ class ClipPrediction:
                           "rep_times_s": [[round(r.start_s, 3), round(r.end_s, 3)] for r in s.repetitions]}
                          for s in self.segments],
         }
-
-
-def predict_clip(model: ExerciseModel, pose: PoseSequence, config: InferenceConfig = InferenceConfig()) -> ClipPrediction:
-    """Classify every frame of `pose`, smooth over time, and summarise the clip."""
-    threshold = unknown_threshold(model, config.min_confidence)
-    probabilities = model.predict_pose(pose)
-    present = ~np.isnan(probabilities).any(axis=1)
-    smoothed = smooth_probabilities(probabilities, pose.timestamps_s, config.smoothing_s)
-    frame_labels = label_frames(smoothed, model.labels, threshold)
-    if present.any():
-        mean = probabilities[present].mean(axis=0)
-        best = int(mean.argmax())
-        best_guess, confidence = model.labels[best], float(mean[best])
-        label = best_guess if confidence >= threshold else UNKNOWN
-    else:
-        best_guess, confidence, label = NO_PERSON, 0.0, NO_PERSON
-    return ClipPrediction(
-        labels=model.labels, timestamps_s=pose.timestamps_s, probabilities=probabilities, smoothed=smoothed,
-        frame_labels=frame_labels, label=label, confidence=confidence, best_guess=best_guess,
-        segments=find_segments(frame_labels, pose.timestamps_s, smoothed, model.labels, config.min_segment_s),
-    )
-
-
-def unknown_threshold(model: ExerciseModel, asked: float | None) -> float:
-    """The confidence below which a frame or clip is UNKNOWN: the one asked for, else the model's."""
-    return model.unknown_threshold if asked is None else asked
 
 
 def count_segment_repetitions(prediction: ClipPrediction, pose: PoseSequence,
@@ -188,19 +184,6 @@ def counting_stretches(segments: tuple[Segment, ...]) -> list[list[int]]:
     return stretches
 
 
-def classify_video(video_path: str | Path, model: ExerciseModel, pose_options: PoseOptions | None = None,
-                   config: InferenceConfig = InferenceConfig(),
-                   progress: Callable[[int, int], None] | None = None,
-                   info: VideoInfo | None = None) -> tuple[PoseSequence, ClipPrediction]:
-    """Pose estimation, classification, then the repetitions of each segment, of one video file
-    (raises VideoError if unreadable).
-    A long clip is split among one pose model per core (see `extract_pose`); the people in view
-    are counted (`PoseSequence.people`). `info`: the clip's `probe_video`, if the caller has it."""
-    pose = extract_pose(video_path, pose_options, progress=progress, parts=os.cpu_count() or 1, count_people=True,
-                        info=info)
-    return pose, count_segment_repetitions(predict_clip(model, pose, config), pose)
-
-
 def clip_warnings(pose: PoseSequence, declared_duration_s: float = 0.0) -> list[str]:
     """What a person should know before trusting a clip's result: nobody found, several people in
     view, or less of the clip read than its file declares."""
@@ -217,8 +200,26 @@ def clip_warnings(pose: PoseSequence, declared_duration_s: float = 0.0) -> list[
     return warnings
 
 
+def smoothing_weights(gaps_s: np.ndarray, sigma_s: float) -> np.ndarray:
+    """The one smoothing over time: a frame `gap` seconds away weighs exp(-gap² / 2σ²), none
+    beyond REACH_SIGMAS σ. A whole clip is smoothed with the frames on both sides
+    (`smooth_probabilities`); a stream, which cannot see the future, with the past half only
+    (`smooth_at`), so a live label trails the clip's by a fraction of σ where the exercise
+    changes and equals it elsewhere."""
+    return np.exp(-0.5 * (gaps_s / sigma_s) ** 2) * (np.abs(gaps_s) <= REACH_SIGMAS * sigma_s)
+
+
+def smooth_at(probabilities: np.ndarray, timestamps_s: np.ndarray, time_s: float, sigma_s: float) -> np.ndarray:
+    """The smoothed probabilities at `time_s` from the frames given (rows of frames with someone,
+    one of them at `time_s`; `smoothing_weights`): a stream passes the frames it has so far."""
+    if sigma_s <= 0:
+        return probabilities[np.searchsorted(timestamps_s, time_s)].astype(np.float32)
+    weights = smoothing_weights(timestamps_s - time_s, sigma_s)
+    return (weights @ probabilities.astype(np.float64) / weights.sum()).astype(np.float32)
+
+
 def smooth_probabilities(probabilities: np.ndarray, timestamps_s: np.ndarray, sigma_s: float) -> np.ndarray:
-    """Gaussian-weighted average over neighbouring frames in time (centred, both directions).
+    """Every frame of a whole clip smoothed (`smoothing_weights`, both ways in time).
 
     Frames with nobody neither contribute nor receive a value (they stay NaN).
     """
@@ -226,7 +227,7 @@ def smooth_probabilities(probabilities: np.ndarray, timestamps_s: np.ndarray, si
     if sigma_s <= 0 or not present.any():
         return probabilities.copy()
     values = np.where(present[:, None], probabilities, 0.0).astype(np.float64)
-    reach = 3 * sigma_s
+    reach = REACH_SIGMAS * sigma_s
     count = len(timestamps_s)
     # The furthest index offset any frame's window reaches, given the actual timestamps.
     span = int((np.searchsorted(timestamps_s, timestamps_s + reach, side="right") - np.arange(count)).max())
@@ -238,7 +239,7 @@ def smooth_probabilities(probabilities: np.ndarray, timestamps_s: np.ndarray, si
         target = slice(max(0, -offset), count - max(0, offset))
         source = slice(max(0, offset), count - max(0, -offset))
         gap = timestamps_s[source] - timestamps_s[target]
-        w = np.exp(-0.5 * (gap / sigma_s) ** 2) * (np.abs(gap) <= reach) * present[source]
+        w = smoothing_weights(gap, sigma_s) * present[source]
         total[target] += w[:, None] * values[source]
         weight[target] += w
     smoothed = total / np.maximum(weight, 1e-12)[:, None]
@@ -246,16 +247,32 @@ def smooth_probabilities(probabilities: np.ndarray, timestamps_s: np.ndarray, si
     return smoothed.astype(np.float32)
 
 
-def label_frames(probabilities: np.ndarray, labels: tuple[str, ...], min_confidence: float) -> tuple[str, ...]:
-    """Each frame's label: the most likely class, UNKNOWN below `min_confidence`, NO_PERSON if empty."""
-    result = []
-    for row in probabilities:
-        if np.isnan(row).any():
-            result.append(NO_PERSON)
-        else:
-            best = int(row.argmax())
-            result.append(labels[best] if row[best] >= min_confidence else UNKNOWN)
-    return tuple(result)
+def is_sure(confidence: float, threshold: float) -> bool:
+    """The one unknown rule: a frame, a reading or a clip names its best class when its confidence
+    reaches `threshold`, and is UNKNOWN below it."""
+    return confidence >= threshold
+
+
+def label_of(probabilities: np.ndarray, labels: tuple[str, ...], threshold: float) -> str:
+    """One row's label: the most likely class, UNKNOWN below `threshold`, NO_PERSON if empty."""
+    if np.isnan(probabilities).any():
+        return NO_PERSON
+    best = int(probabilities.argmax())
+    return labels[best] if is_sure(float(probabilities[best]), threshold) else UNKNOWN
+
+
+def top_classes(probabilities: np.ndarray, labels: tuple[str, ...],
+                count: int = TOP_K) -> tuple[tuple[str, float], ...]:
+    """The one top-k: the `count` most likely classes of a row, most likely first (none if empty)."""
+    if len(probabilities) == 0 or np.isnan(probabilities).any():
+        return ()
+    order = np.argsort(probabilities)[::-1][:count]
+    return tuple((labels[i], float(probabilities[i])) for i in order)
+
+
+def label_frames(probabilities: np.ndarray, labels: tuple[str, ...], threshold: float) -> tuple[str, ...]:
+    """Each frame's label (`label_of`)."""
+    return tuple(label_of(row, labels, threshold) for row in probabilities)
 
 
 def find_segments(frame_labels: tuple[str, ...], timestamps_s: np.ndarray, smoothed: np.ndarray,

@@ -10,6 +10,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from wpa.recognition.inference import is_sure
+
 
 class HeldOut(NamedTuple):
     """A clip's per-frame probabilities from a model that never saw it."""
@@ -37,7 +39,7 @@ class ClipResult:
     @property
     def called_unknown(self) -> bool:
         """Whether the app would call this clip unknown rather than name an exercise."""
-        return self.unknown_threshold is not None and self.confidence < self.unknown_threshold
+        return self.unknown_threshold is not None and not is_sure(self.confidence, self.unknown_threshold)
 
     @property
     def correct(self) -> bool:

@@ -27,6 +27,7 @@ from torch import nn
 from wpa.poses.clip import Clip
 from wpa.recognition.preview import class_problems
 from wpa.errors import DatasetError
+from wpa.recognition.recognizer import Recognizer
 from wpa.recognition.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
 from wpa.recognition.card import Calibration, ModelCard, TrainingData
 from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, use_one_thread
@@ -191,8 +192,9 @@ def evaluate_model(model: ExerciseModel, clips: Sequence[Clip]) -> Evaluation:
 
 
 def _predictions(model: ExerciseModel, clips: Sequence[Clip]) -> list[HeldOut]:
-    return [HeldOut(clip.clip_id, clip.label, model.predict_pose(clip.pose), clip.pose.timestamps_s,
-                    model.unknown_threshold) for clip in clips]
+    recognizer = Recognizer(model)
+    return [HeldOut(clip.clip_id, clip.label, recognizer.predict_proba(clip.pose), clip.pose.timestamps_s,
+                    recognizer.threshold) for clip in clips]
 
 
 def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), folds: int = 5,
@@ -214,7 +216,7 @@ def cross_validate(clips: Sequence[Clip], config: TrainConfig = TrainConfig(), f
         fold_config = replace(config, seed=config.seed + fold)
         model = train_model(rest, fold_config).model
         predictions += [HeldOut(clip.clip_id, clip.label, _align(model, clip, labels), clip.pose.timestamps_s,
-                                model.unknown_threshold) for clip in held_out if clip.label in labels]
+                                Recognizer(model).threshold) for clip in held_out if clip.label in labels]
     return evaluate_probabilities(labels, predictions)
 
 
@@ -309,7 +311,7 @@ def _validate(network: ExerciseMLP, val_views: tuple[list[torch.Tensor], torch.T
 def _align(model: ExerciseModel, clip: Clip, labels: tuple[str, ...]) -> np.ndarray:
     """The model's probabilities for `clip`, in the column order of `labels` (a fold's model may
     lack a class whose clips all fell in the held-out fold)."""
-    probabilities = model.predict_pose(clip.pose)
+    probabilities = Recognizer(model).predict_proba(clip.pose)
     aligned = np.zeros((len(probabilities), len(labels)), np.float32)
     for column, label in enumerate(model.labels):
         aligned[:, labels.index(label)] = probabilities[:, column]

@@ -1,10 +1,10 @@
 """Analysing one clip for the Upload page: poses, predictions, repetitions, the annotated video
 and the files to download.
 
-Poses are cached by the clip's content (and pose settings), annotated videos by content, model
-and settings, so the same clip uploaded again is not processed again. Predictions and
-repetitions are not cached: they are computed from the poses each time (in well under a second),
-so they always come from the current code, however old the cached poses.
+Poses are cached by the clip's content (and pose settings), predictions and annotated videos by
+content, model and settings (`wpa.serving.processing`), so the same clip uploaded again is not
+processed again. The prediction the worker made (and drew the video from) is the one shown: the
+model runs once per upload, and every count shown of a clip is that prediction's.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import pandas as pd
 
 from wpa.movement.form.feedback import Reference, form_json, rep_at, segment_forms, worst_repetitions
 from wpa.movement.form.units import ClipForm
-from wpa.recognition.inference import (NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, clip_warnings,
-                           count_segment_repetitions, predict_clip, readable)
+from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, clip_warnings, readable
 from wpa.recognition.model import ExerciseModel
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.poses.sequence import PoseOptions, PoseSequence
@@ -213,18 +212,16 @@ def analyze_video(video_path: str | Path, model: ExerciseModel, *, model_name: s
     info = probe_video(video_path)
     files = locate_files(video_path, model, inference, pose_options, pose_cache_dir, video_cache_dir)
     computed = make_files(video_path, info, model, inference, files, pose_options, progress)
-    return read_analysis(files, info, model, inference, model_name=model_name,
-                         video_name=video_name or video_path.name, reused=not computed, references=references)
+    return read_analysis(files, info, model_name=model_name, video_name=video_name or video_path.name,
+                         reused=not computed, references=references)
 
 
-def read_analysis(files: ClipFiles, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig, *,
-                  model_name: str, video_name: str, reused: bool,
+def read_analysis(files: ClipFiles, info: VideoInfo, *, model_name: str, video_name: str, reused: bool,
                   references: dict[str, Reference] | None = None) -> VideoAnalysis:
-    """The analysis of a clip whose files `make_files` has made: predictions, repetitions and form
-    (against `references`, by exercise) are computed from the cached poses (in well under a
-    second), the video is the cached one."""
+    """The analysis of a clip whose files `make_files` has made: its poses, prediction and video
+    as they were saved, and form (against `references`, by exercise) judged from them."""
     pose = files.load_pose()
-    prediction = count_segment_repetitions(predict_clip(model, pose, inference), pose)
+    prediction = files.load_prediction()
     references = references or {}
     return VideoAnalysis(video_name=video_name, info=info, pose=pose, prediction=prediction,
                          annotated_video=files.annotated_video, model_name=model_name, reused=reused,

@@ -1,13 +1,16 @@
 """Live classification of a webcam stream, one frame at a time.
 
 A `LiveSession` belongs to one browser session's WebRTC stream: it owns a VIDEO-mode pose
-landmarker (which tracks across frames and needs increasing timestamps), the last seconds of poses
-that the features' window needs, and an exponential smoother of the class probabilities. Only the
+landmarker (which tracks across frames and needs increasing timestamps) and a
+`wpa.recognition.recognizer.RecognizerStream` (the last seconds of poses and probabilities that
+the features and the smoothing need: the same recogniser as an uploaded clip's). Only the
 classifier itself is shared between sessions, read-only.
 
 `process_frame` is called by streamlit-webrtc in its own thread; the page reads `latest()`,
-`history()`, `stats()`, `current_set()` and `sets()` from its script thread. A lock keeps them
-apart. The frame callback never raises: whatever happens, a frame goes back to the browser.
+`history()`, `stats()` and `sets()` from its script thread. A lock keeps them apart. The count
+drawn on a frame and the count the page shows beside it come from one `LiveReading`, made under
+the lock: the page shows the latest reading's set, never a second read of the counter. The
+frame callback never raises: whatever happens, a frame goes back to the browser.
 
 Repetitions: a `wpa.movement.sets.SetTracker` (one per session, fed from `_classify` under the lock) turns
 the stream of labels and poses into sets, each counted by its own `wpa.movement.reps.RepCounter`, and keeps
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -29,10 +31,10 @@ import numpy as np
 
 from wpa.media.annotate import draw_caption, draw_skeleton
 from wpa.media.colors import color_for, rgb
-from wpa.recognition.features import FEATURE_SETS
 from wpa.movement.form.live import LiveForm, draw_cue
-from wpa.recognition.inference import NO_PERSON, UNKNOWN, readable, unknown_threshold
+from wpa.recognition.inference import NO_PERSON, UNKNOWN, InferenceConfig, readable
 from wpa.recognition.model import ExerciseModel
+from wpa.recognition.recognizer import FrameReading, Recognizer
 from wpa.poses.estimator import PoseEstimator
 from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
 from wpa.movement.reps import reps_text
@@ -42,7 +44,6 @@ from wpa.media.video import to_upright_rgb
 log = logging.getLogger(__name__)
 
 HISTORY_S = 30.0  # how much of the past the page's rolling timeline shows
-NO_PERSON_RESET_S = 1.0  # after this long with nobody, the smoother forgets the last exercise
 WARM_UP_SIZE = (640, 480)
 
 
@@ -51,7 +52,7 @@ class LiveSettings:
     """What a person can change while streaming."""
 
     min_confidence: float | None = None  # below this the label is "unsure" (None: the model's threshold)
-    smoothing_s: float = 0.5  # time constant of the exponential smoothing (0: none)
+    smoothing_s: float = InferenceConfig().smoothing_s  # InferenceConfig's: σ of the smoothing over time (0: none)
     mirror_view: bool = True  # show the picture as a mirror would (classification is unaffected)
     max_side: int = 640  # larger frames are scaled down before pose estimation
 
@@ -63,10 +64,15 @@ class LiveReading:
     time_s: float  # seconds since the stream started
     label: str  # an exercise, UNKNOWN or NO_PERSON
     confidence: float  # smoothed probability of the most likely exercise (0 with nobody)
-    top: tuple[tuple[str, float], ...]  # the three most likely exercises, smoothed
+    top: tuple[tuple[str, float], ...]  # the most likely exercises, smoothed
     milliseconds: float  # time this frame took to process
-    reps: int = 0  # repetitions of the current set (0 when no set is running)
+    set: WorkoutSet | None = None  # the set being done at this frame, with its running count (None: none)
     cue: str = ""  # the form cue of the set's last repetition, for a few seconds after it ("" none)
+
+    @property
+    def reps(self) -> int:
+        """Repetitions of the current set (0 when no set is running): what the frame shows."""
+        return self.set.reps if self.set is not None else 0
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class LiveSession:
         self._pose_options = pose_options or PoseOptions()
         self._estimator: PoseEstimator | None = None
         self._streams_ended = 0
-        self._window_s = FEATURE_SETS[model.feature_set].window_s
+        self._stream = Recognizer(model, _inference(settings)).stream()
         self._reset_stream_state()
 
     # --- lifetime -------------------------------------------------------------------------
@@ -113,7 +119,7 @@ class LiveSession:
             estimator = PoseEstimator(self._pose_options)
             blank = np.zeros((WARM_UP_SIZE[1], WARM_UP_SIZE[0], 3), np.uint8)
             estimator.detect(blank, 0.0)
-            self._model.predict_pose(_still_pose(self._window_s))
+            self._stream.recognizer.predict_proba(_still_pose())
             self._estimator = estimator
             self._reset_stream_state()
 
@@ -140,10 +146,8 @@ class LiveSession:
                 self._form.references = form_references
             if model is not self._model:
                 self._model = model
-                self._window_s = FEATURE_SETS[model.feature_set].window_s
-                self._poses.clear()
-                self._smoothed = None
                 self._sets.stop()  # another model's labels: the set it was counting ends here
+            self._stream.use(Recognizer(model, _inference(settings)))  # another model starts afresh
             self._settings = settings
 
     # --- the frame callback ---------------------------------------------------------------
@@ -172,14 +176,13 @@ class LiveSession:
             found = self._estimator.detect(image, now)
             reading = self._classify(found, now)
             settings, labels = self._settings, self._model.labels
-            counting = self._sets.exercise is not None
         if found is not None:
             draw_skeleton(image, found[0])
         if settings.mirror_view:
             image = np.fliplr(image).copy()
         caption = readable(reading.label) if reading.label in (NO_PERSON, UNKNOWN) else \
             f"{readable(reading.label)}  {reading.confidence:.0%}"
-        if counting:  # ASCII only: OpenCV's fonts have no "·"
+        if reading.set is not None:  # ASCII only: OpenCV's fonts have no "·"
             caption += f"  |  {reps_text(reading.reps)}"
         draw_caption(image, caption, rgb(color_for(reading.label, labels)))
         if reading.cue:
@@ -196,51 +199,22 @@ class LiveSession:
 
     def _classify(self, found: tuple[np.ndarray, np.ndarray] | None, now: float) -> LiveReading:
         """Under the lock: classify the frame, then count it in the current set."""
-        reading = self._predict(found, now)
+        self._drop_old(now)
+        frame = self._predict(found, now)
         width, height = self._frame_size
         landmarks = None if found is None else found[0]
-        reps = self._sets.update(reading.label, landmarks, now, aspect_ratio=width / height,
-                                 wall_s=self._wall_started + now)
+        self._sets.update(frame.label, landmarks, now, aspect_ratio=width / height, wall_s=self._wall_started + now)
         cue = self._form.update(self._sets.exercise, landmarks, now, self._sets.repetitions, width / height,
                                 None if found is None else found[1])
-        return replace(reading, reps=reps, cue=cue)
+        return LiveReading(now, frame.label, frame.confidence, frame.top, 0.0, set=self._sets.current(), cue=cue)
 
-    def _predict(self, found: tuple[np.ndarray, np.ndarray] | None, now: float) -> LiveReading:
-        """Under the lock: add the frame's pose to the window, predict, smooth."""
-        self._drop_old(now)
+    def _predict(self, found: tuple[np.ndarray, np.ndarray] | None, now: float) -> FrameReading:
+        """Under the lock: the recogniser's reading of the frame's pose."""
         if found is None:
-            if self._last_person is not None and now - self._last_person > NO_PERSON_RESET_S:
-                self._smoothed = None
-            return LiveReading(now, NO_PERSON, 0.0, (), 0.0)
-        self._last_person = now
-        self._poses.append((now, found[0], found[1]))
-        times = np.array([t for t, _, _ in self._poses])
-        window = PoseSequence(landmarks=np.stack([p for _, p, _ in self._poses]),
-                              world_landmarks=np.stack([w for _, _, w in self._poses]),
-                              timestamps_s=times, fps=0.0, frame_size=self._frame_size)
-        probabilities = self._model.predict_pose(window)[-1].astype(np.float64)
-        self._smoothed = self._smooth(probabilities, now)
-        labels = self._model.labels
-        order = np.argsort(self._smoothed)[::-1]
-        best = int(order[0])
-        confidence = float(self._smoothed[best])
-        label = labels[best] if confidence >= unknown_threshold(self._model, self._settings.min_confidence) else UNKNOWN
-        top = tuple((labels[i], float(self._smoothed[i])) for i in order[:3])
-        return LiveReading(now, label, confidence, top, 0.0)
-
-    def _smooth(self, probabilities: np.ndarray, now: float) -> np.ndarray:
-        tau = self._settings.smoothing_s
-        if self._smoothed is None or tau <= 0:
-            smoothed = probabilities
-        else:
-            weight = 1.0 - math.exp(-(now - self._smoothed_at) / tau)
-            smoothed = self._smoothed + weight * (probabilities - self._smoothed)
-        self._smoothed_at = now
-        return smoothed
+            return self._stream.push(now, None, None, self._frame_size)
+        return self._stream.push(now, found[0], found[1], self._frame_size)
 
     def _drop_old(self, now: float) -> None:
-        while self._poses and self._poses[0][0] <= now - self._window_s - 0.1:
-            self._poses.popleft()
         while self._readings and self._readings[0].time_s < now - HISTORY_S:
             self._readings.popleft()
 
@@ -258,11 +232,6 @@ class LiveSession:
     def stats(self) -> LiveStats:
         with self._lock:
             return self._stats_locked()
-
-    def current_set(self) -> WorkoutSet | None:
-        """The set being done now, with its running count; None when none is running."""
-        with self._lock:
-            return self._sets.current()
 
     def sets(self) -> tuple[WorkoutSet, ...]:
         """The sets done in this session (this browser session's streams), oldest first."""
@@ -290,14 +259,11 @@ class LiveSession:
         self._sets.stop()  # a new stream's times start at 0 again
         self._started = self._clock()
         self._wall_started = time.time()
-        self._poses: collections.deque = collections.deque()
+        self._stream.reset()
         self._readings: collections.deque[LiveReading] = collections.deque()
         self._timings: collections.deque[float] = collections.deque(maxlen=300)
         self._frame_times: collections.deque[float] = collections.deque(maxlen=120)
         self._frames = 0
-        self._smoothed: np.ndarray | None = None
-        self._smoothed_at = 0.0
-        self._last_person: float | None = None
         self._frame_size = WARM_UP_SIZE
 
 
@@ -308,9 +274,13 @@ def _draw_rate(image: np.ndarray, fps: float, milliseconds: float) -> None:
                 scale, (255, 255, 255), max(1, round(scale * 2)), cv2.LINE_AA)
 
 
-def _still_pose(window_s: float) -> PoseSequence:
-    """A standing skeleton held still for the feature window: enough to run the classifier once."""
-    frames = max(2, int(window_s * 15))
+def _inference(settings: LiveSettings) -> InferenceConfig:
+    return InferenceConfig(smoothing_s=settings.smoothing_s, min_confidence=settings.min_confidence)
+
+
+def _still_pose(seconds: float = 2.0) -> PoseSequence:
+    """A standing skeleton held still for a feature window: enough to run the classifier once."""
+    frames = max(2, int(seconds * 15))
     landmarks = np.full((frames, NUM_LANDMARKS, 4), 0.5, np.float32)
     landmarks[:, :, 1] = np.linspace(0.2, 0.9, NUM_LANDMARKS)
     return PoseSequence(landmarks=landmarks, world_landmarks=np.zeros((frames, NUM_LANDMARKS, 3), np.float32),

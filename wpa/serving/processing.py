@@ -1,9 +1,13 @@
-"""The heavy part of analysing a clip: its poses and its annotated video, written to the caches.
+"""The heavy part of analysing a clip: its poses, its prediction (classes, segments, repetitions)
+and its annotated video, written to the caches.
 
 This is the work an analysis worker process (`wpa.serving.analysis_worker`) does for the Upload page, and
 what `wpa.serving.analysis.analyze_video` does in its own process for the command line and the tests.
-Poses are cached by the clip's content (and pose settings), annotated videos by content, model
-and settings (`ClipFiles`), so the same clip uploaded again is not processed again.
+Poses are cached by the clip's content (and pose settings), the prediction and the annotated video
+by content, model and settings (`ClipFiles`: one entry of the annotated-video cache holds both),
+so the same clip uploaded again is not processed again. The model runs here once per clip: the
+page reads the saved prediction, and the video is drawn after the clip is counted, so the count
+it shows is the clip's.
 
 It imports neither pandas nor plotly: a worker process holds only what the work needs.
 """
@@ -12,38 +16,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from wpa.media.annotate import (RENDER_MAX_SIDE, Annotation, draw_video, frame_caption, render_annotated_video,
-                          running_count)
+from wpa.media.annotate import RENDER_MAX_SIDE, render_annotated_video
 from wpa.errors import WpaError
-from wpa.recognition.features import FEATURE_SETS
 from wpa.files import written_atomically
-from wpa.recognition.inference import ClipPrediction, InferenceConfig, count_segment_repetitions, predict_clip
+from wpa.recognition.inference import ClipPrediction, InferenceConfig
+from wpa.recognition.recognizer import Recognizer
+from wpa.recognition.saved_prediction import load_prediction, save_prediction
 from wpa.serving.memory import hand_back_freed_memory
 from wpa.recognition.model import ExerciseModel
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseOptions, PoseSequence
-from wpa.poses.track import PoseTrack
 from wpa.poses.cache import PoseCache
-from wpa.serving.priority import lower_this_thread
-from wpa.movement.sets import SetTracker
 from wpa.media.video import VideoInfo
 
-# Measured with benchmarks/pipeline.py: the drawing thread at niceness 10 costs the pose model less.
-DRAWING_NICENESS = 10
-# Clips at least this long are split among one pose model per core. The video of the later parts
-# can only be drawn once the first part's poses are all in, so splitting a shorter clip costs more
-# than it saves (measured with benchmarks/pipeline.py: 9 s clips were slower split, 14 s faster).
+# Clips at least this long are split among one pose model per core. Measured with
+# benchmarks/pipeline.py while the video was drawn during the pose pass (9 s clips were slower
+# split, 14 s faster); the video is now drawn after it, so this is worth measuring again.
 SPLIT_MIN_S = 12.0
-ANNOTATION_VERSION = 2  # bump when the drawing changes, so cached videos are redrawn (2: the running count)
+# Bump when the drawing or the saved prediction changes, so cached entries are made again
+# (2: the running count; 3: the prediction saved beside the video, the count from the clip's repetitions).
+ANNOTATION_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,8 @@ class AnalysisProgress:
 @dataclass(frozen=True)
 class ClipFiles:
     """Where the analysis files of one clip, analysed by one model with one set of settings, are
-    kept: its poses (an entry of `pose_cache`) and its annotated video."""
+    kept: its poses (an entry of `pose_cache`), and its annotated video with its prediction beside
+    it (one folder: an entry of the annotated-video cache, leased and evicted as one)."""
 
     pose_cache: PoseCache
     pose_key: str
@@ -83,8 +83,21 @@ class ClipFiles:
         return self.pose_cache.path(self.pose_key)
 
     @property
+    def prediction_file(self) -> Path:
+        return self.annotated_video.with_name("prediction.npz")
+
+    @property
     def complete(self) -> bool:
-        return self.pose_cache.load(self.pose_key) is not None and self.annotated_video.is_file()
+        return (self.pose_cache.load(self.pose_key) is not None and self.annotated_video.is_file()
+                and load_prediction(self.prediction_file) is not None)
+
+    def load_prediction(self) -> ClipPrediction:
+        """The clip's saved prediction; WpaError if it is not (or no longer) in the cache."""
+        prediction = load_prediction(self.prediction_file)
+        if prediction is None:
+            raise WpaError("The clip's analysis is no longer in the cache (it was cleared while the clip was "
+                           "analysed). Upload the clip again.")
+        return prediction
 
     def load_pose(self) -> PoseSequence:
         """The clip's poses; WpaError if they are not (or no longer) in the cache."""
@@ -101,32 +114,46 @@ def locate_files(video_path: str | Path, model: ExerciseModel, inference: Infere
     """Where `video_path`'s analysis files are or will be (this reads the whole clip, to hash it)."""
     pose_cache = PoseCache(pose_cache_dir, pose_options or PoseOptions())
     pose_key = pose_cache.key(Path(video_path))
-    return ClipFiles(pose_cache, pose_key, Path(video_cache_dir) / f"{pose_key}-{_settings_digest(model, inference)}.mp4")
+    entry = Path(video_cache_dir) / f"{pose_key}-{_settings_digest(model, inference)}"
+    return ClipFiles(pose_cache, pose_key, entry / "annotated.mp4")
 
 
 def make_files(video_path: str | Path, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig,
                files: ClipFiles, pose_options: PoseOptions | None = None,
                progress: Callable[[AnalysisProgress], None] | None = None) -> bool:
-    """Compute whichever of `files` are missing; True if anything had to be computed.
+    """Compute whichever of `files` are missing; True if anything had to be computed: the poses
+    (a long clip split among one pose model per core), then the prediction (the recogniser, once),
+    then the video drawn from it.
 
     Raises VideoError if the clip cannot be read. An exception raised by `progress` (a page that
     is left, a new upload) stops the work; nothing half-done is left in the caches.
     """
     video_path = Path(video_path)
-    pose = files.pose_cache.load(files.pose_key)
-    if pose is not None and files.annotated_video.is_file():
+    if files.complete:
         return False
+    pose = files.pose_cache.load(files.pose_key)
     if pose is None:
-        with written_atomically(files.annotated_video) as partial:
-            pose = _estimate_and_draw(video_path, info, model, inference, pose_options or PoseOptions(), partial,
-                                      progress)
+        pose = extract_pose(video_path, pose_options, progress=_stage_reporter("pose", progress),
+                            parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1, count_people=True,
+                            info=info)
         files.pose_cache.save(files.pose_key, pose)
-    if not files.annotated_video.is_file():  # poses from the cache, drawn with another model or settings
-        prediction = count_segment_repetitions(predict_clip(model, pose, inference), pose)
+    prediction = Recognizer(model, inference).predict_clip(pose)
+    try:
         with written_atomically(files.annotated_video) as partial:
             render_annotated_video(video_path, pose, prediction, partial,
                                    progress=_stage_reporter("video", progress, total=len(pose)))
+        save_prediction(prediction, files.prediction_file)  # last: `complete` once it is there
+    except BaseException:
+        _remove_if_empty(files.annotated_video.parent)  # a cancelled clip leaves no empty entry
+        raise
     return True
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (another session's files), or already gone
+        pass
 
 
 def prepare_worker_process() -> None:
@@ -143,109 +170,6 @@ def prepare_worker_process() -> None:
 
 
 TRIM_EVERY_S = 0.2
-
-
-def _estimate_and_draw(video_path: Path, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig,
-                       pose_options: PoseOptions, out_path: Path,
-                       progress: Callable[[AnalysisProgress], None] | None) -> PoseSequence:
-    """The pose pass (a long clip split among one pose model per core), with the annotated video
-    drawn at the same time by another thread a few seconds behind the poses, at lower priority:
-    decoding, drawing and encoding fill the time the pose models leave."""
-    track = PoseTrack(info.fps, (info.width, info.height))
-    captions = CaptionsAsPosesArrive(track, model, inference)
-    drawn = [0]
-    failure: list[BaseException] = []
-
-    def draw() -> None:
-        try:
-            # The pose model is the critical path; drawing (and the decoder and encoder threads
-            # this thread starts, which inherit its priority) can wait for a core.
-            lower_this_thread(DRAWING_NICENESS)
-            # One decoding thread: the pose models have the cores (more held 7 MB more, for no speed).
-            draw_video(video_path, out_path, captions, info.frame_count,
-                       progress=lambda done, total: drawn.__setitem__(0, done), decoder_threads=1)
-        except BaseException as error:  # raised in the caller's thread once the pose pass is over
-            failure.append(error)
-
-    drawer = threading.Thread(target=draw, name="wpa-draw", daemon=True)
-    drawer.start()
-    try:
-        pose = extract_pose(video_path, pose_options, progress=_stage_reporter("pose", progress), track=track,
-                            parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1, count_people=True,
-                            info=info, decode_ahead=False)  # the drawing fills the cores' idle moments
-        report = _stage_reporter("video", progress, total=len(pose))
-        while drawer.is_alive():  # the last seconds of the video are drawn once all poses are in
-            if report:
-                report(drawn[0], len(pose))
-            drawer.join(timeout=0.1)
-        if report and not failure:
-            report(drawn[0], len(pose))
-    finally:
-        captions.stop()
-        drawer.join()
-    if failure and not isinstance(failure[0], _Stopped):
-        raise failure[0]
-    return pose
-
-
-class _Stopped(Exception):
-    """The pose pass ended early (an error, a cancelled analysis): stop drawing."""
-
-
-class CaptionsAsPosesArrive:
-    """What `draw_video` draws on each frame, while the poses are still being found.
-
-    A frame's caption depends on the poses of the seconds around it: the features look back over
-    their window, the smoothing looks `3 × smoothing_s` both ways. So captions are predicted a
-    block of frames at a time, once the poses reach that far past the block, from the block and
-    that context alone; they equal `predict_clip` on the whole clip up to float rounding. The
-    running count (`running_count`) is fed each frame as it is drawn, as `pose_annotations` feeds
-    it from cached poses, so both draw the same video.
-    """
-
-    BLOCK_S = 1.0
-    WAIT_S = 0.1
-
-    def __init__(self, track: PoseTrack, model: ExerciseModel, inference: InferenceConfig):
-        self._track, self._model, self._inference = track, model, inference
-        self._reach_s = 3 * inference.smoothing_s
-        self._context_s = FEATURE_SETS[model.feature_set].window_s + self._reach_s
-        self._stopped = threading.Event()
-        self._first, self._end = 0, 0  # the block predicted: frames [first, end) of the clip
-        self._window: PoseSequence | None = None
-        self._prediction: ClipPrediction | None = None
-        self._sets = SetTracker()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def __call__(self, index: int, timestamp_s: float) -> Annotation | None:
-        if index >= self._end:
-            self._predict_block(timestamp_s)
-        if index >= self._end:
-            return None  # the pose pass ended before this frame (a trailing frame, or an error)
-        row = index - self._first
-        # The clip's last frame: the pose pass is over (no frame comes at `inf`: only the end of the
-        # track answers) and this is its last pose. In that order: the length is final once it is over.
-        last = self._track.wait_until(math.inf, 0) and index == len(self._track) - 1
-        reps = running_count(self._sets, self._window.landmarks[row], float(self._window.timestamps_s[row]),
-                             self._prediction.frame_labels[row], self._window.aspect_ratio, last=last)
-        return (self._window.landmarks[row], *frame_caption(self._prediction, row, reps))
-
-    def _predict_block(self, start_s: float) -> None:
-        end_s = start_s + self.BLOCK_S
-        while not self._track.wait_until(end_s + self._reach_s, self.WAIT_S):
-            if self._stopped.is_set():
-                raise _Stopped()
-        if self._stopped.is_set():
-            raise _Stopped()
-        # Context frames before the block feed its features and smoothing; those after, its smoothing.
-        self._first = self._track.index_after(start_s - self._context_s - 1e-9)
-        self._end = self._track.index_after(end_s)
-        self._window = self._track.sequence(self._first, self._track.index_after(end_s + self._reach_s))
-        self._prediction = predict_clip(self._model, self._window, self._inference)
-
-
 
 
 def _stage_reporter(stage: str, progress: Callable[[AnalysisProgress], None] | None,
