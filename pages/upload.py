@@ -1,7 +1,7 @@
 """Upload page: a workout clip analysed frame by frame, its repetitions counted, shown as a timeline
 with the annotated video.
 
-The work happens in worker processes (`wpa.serving.analysis_queue`), one clip at a time each; this page
+The work happens in the server's worker processes (`wpa.serving.analysis_queue`); this page
 holds widgets and layout, and while its clip waits or is analysed it shows where it stands. A new
 upload, or leaving the page, reruns the script: Streamlit then raises inside the waiting loop and
 the clip's ticket is cancelled (the analysis stops unless another session waits for the same clip),
@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from wpa.serving.analysis import VideoAnalysis, read_analysis
-from wpa.serving.analysis_queue import FAILED, QUEUE
+from wpa.serving.analysis_queue import FAILED, server_queue
 from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
 from wpa.movement.form.feedback import form_references, save_good_form
@@ -40,7 +40,7 @@ def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnaly
         # Only the extension of the user's file name is used: the name never becomes a path.
         video = folder / f"upload{Path(upload.name).suffix.lower()}"
         video.write_bytes(upload.getbuffer())
-        ticket = QUEUE.submit(video, model, entry.path, inference)
+        ticket = server_queue().submit(video, model, entry.path, inference)
         status = ticket.status()
         while not status.finished:  # a rerun (new upload, page left) raises in bar.progress
             bar.progress(status.fraction, text=status.text())

@@ -29,7 +29,8 @@ from wpa.movement.form.references import fit_references
 from wpa.recognition.metrics import Evaluation
 from wpa.recognition.model import ExerciseModel
 from wpa.paths import POSE_CACHE_DIR, RAY_ADDRESS
-from wpa.serving.priority import BACKGROUND_NICENESS, lower_this_thread
+from wpa.workers.pool import server_pool
+from wpa.workers.priority import BACKGROUND_NICENESS, lower_this_thread
 from wpa.poses.table import read_landmarks_csv
 from wpa.recognition.train import EpochReport, TrainConfig, TrainingResult, evaluate_model, train_model
 
@@ -91,8 +92,9 @@ class TrainingJob:
         self.form_references: dict[str, FormProfile] = {}  # one reference of good form per class, saved with the model
         self._active_model, self._active_name = active_model, active_name
         self._cache_dir = cache_dir
-        # Never in the server's own process, and below its priority: live streams come first.
-        self._engine = engine or engine_for(RAY_ADDRESS, workers, niceness=BACKGROUND_NICENESS, in_process=False)
+        # On the server's worker pool: never in the server's own process, below its priority (live
+        # streams come first), and within the CPU budget it shares with uploads.
+        self._engine = engine or engine_for(RAY_ADDRESS, workers, pool=server_pool())
         self.extraction_where = self._engine.where
         self._lock = threading.Lock()
         self._cancel = threading.Event()

@@ -1,6 +1,6 @@
 """The heavy part of analysing a clip: its poses and its annotated video, written to the caches.
 
-This is the work an analysis worker process (`wpa.serving.analysis_worker`) does for the Upload page, and
+This is the work a worker process (`wpa.worker`, an "analysis" task) does for the Upload page, and
 what `wpa.serving.analysis.analyze_video` does in its own process for the command line and the tests.
 Poses are cached by the clip's content (and pose settings), annotated videos by content, model
 and settings (`ClipFiles`), so the same clip uploaded again is not processed again.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +32,8 @@ from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseOptions, PoseSequence
 from wpa.poses.track import PoseTrack
 from wpa.poses.cache import PoseCache
-from wpa.serving.priority import lower_this_thread
+from wpa.workers.budget import cores
+from wpa.workers.priority import lower_this_thread
 from wpa.movement.sets import SetTracker
 from wpa.media.video import VideoInfo
 
@@ -106,8 +106,12 @@ def locate_files(video_path: str | Path, model: ExerciseModel, inference: Infere
 
 def make_files(video_path: str | Path, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig,
                files: ClipFiles, pose_options: PoseOptions | None = None,
-               progress: Callable[[AnalysisProgress], None] | None = None) -> bool:
+               progress: Callable[[AnalysisProgress], None] | None = None, parts: int | None = None) -> bool:
     """Compute whichever of `files` are missing; True if anything had to be computed.
+
+    `parts`: the most pose models to run at once (a worker is given its share of the server's CPU
+    budget, `wpa.workers.budget`; default: one a core), used for a clip long enough to split
+    (`pose_models_wanted`).
 
     Raises VideoError if the clip cannot be read. An exception raised by `progress` (a page that
     is left, a new upload) stops the work; nothing half-done is left in the caches.
@@ -119,7 +123,7 @@ def make_files(video_path: str | Path, info: VideoInfo, model: ExerciseModel, in
     if pose is None:
         with written_atomically(files.annotated_video) as partial:
             pose = _estimate_and_draw(video_path, info, model, inference, pose_options or PoseOptions(), partial,
-                                      progress)
+                                      progress, min(pose_models_wanted(info), parts or cores()))
         files.pose_cache.save(files.pose_key, pose)
     if not files.annotated_video.is_file():  # poses from the cache, drawn with another model or settings
         prediction = count_segment_repetitions(predict_clip(model, pose, inference), pose)
@@ -127,6 +131,12 @@ def make_files(video_path: str | Path, info: VideoInfo, model: ExerciseModel, in
             render_annotated_video(video_path, pose, prediction, partial,
                                    progress=_stage_reporter("video", progress, total=len(pose)))
     return True
+
+
+def pose_models_wanted(info: VideoInfo) -> int:
+    """How many pose models the analysis of a clip can use at once: one a core for a clip of
+    `SPLIT_MIN_S` or more, else one."""
+    return cores() if info.duration_s >= SPLIT_MIN_S else 1
 
 
 def prepare_worker_process() -> None:
@@ -147,7 +157,7 @@ TRIM_EVERY_S = 0.2
 
 def _estimate_and_draw(video_path: Path, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig,
                        pose_options: PoseOptions, out_path: Path,
-                       progress: Callable[[AnalysisProgress], None] | None) -> PoseSequence:
+                       progress: Callable[[AnalysisProgress], None] | None, parts: int) -> PoseSequence:
     """The pose pass (a long clip split among one pose model per core), with the annotated video
     drawn at the same time by another thread a few seconds behind the poses, at lower priority:
     decoding, drawing and encoding fill the time the pose models leave."""
@@ -171,7 +181,7 @@ def _estimate_and_draw(video_path: Path, info: VideoInfo, model: ExerciseModel, 
     drawer.start()
     try:
         pose = extract_pose(video_path, pose_options, progress=_stage_reporter("pose", progress), track=track,
-                            parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1, count_people=True,
+                            parts=parts, count_people=True,
                             info=info, decode_ahead=False)  # the drawing fills the cores' idle moments
         report = _stage_reporter("video", progress, total=len(pose))
         while drawer.is_alive():  # the last seconds of the video are drawn once all poses are in
