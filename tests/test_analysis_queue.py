@@ -284,3 +284,25 @@ def test_a_worker_whose_server_dies_stops_its_clip_and_ends(tmp_path, videos):
     wait_for(lambda: not Path(f"/proc/{worker}").exists() or "Z" in Path(f"/proc/{worker}/stat").read_text().split()[2],
              timeout_s=30)
     assert not [path for path in tmp_path.rglob("*") if path.is_file() and path.parent != tmp_path]
+
+
+def test_importing_starts_nothing_and_a_bad_setting_is_said_when_the_queue_is_first_used(tmp_path):
+    """The queue and the pool are made on first use: importing the modules raises nothing, even
+    with a bad $WPA_ANALYSIS_WORKERS, and starts no process; the page then shows the setting's message."""
+    program = (
+        "import os\n"
+        "import wpa.serving.analysis_queue as queue, wpa.serving.jobs, wpa.workers.pool\n"
+        "try:\n"
+        "    os.waitpid(-1, os.WNOHANG)\n"
+        "    raise SystemExit('a process was started')\n"
+        "except ChildProcessError:  # none: as it should be\n"
+        "    pass\n"
+        "from wpa.errors import WpaError\n"
+        "try:\n"
+        "    queue.server_queue()\n"
+        "except WpaError as error:\n"
+        "    print(error)\n")
+    run = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "WPA_ANALYSIS_WORKERS": "two"})
+    assert run.returncode == 0, run.stderr
+    assert "WPA_ANALYSIS_WORKERS is 'two'" in run.stdout

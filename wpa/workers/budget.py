@@ -70,3 +70,4 @@ class CpuBudget:
         """Tasks waiting for a slot now."""
         with self._changed:
             return len(self._line)
+

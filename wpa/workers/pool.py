@@ -64,7 +64,9 @@ class Run:
                 # Under the lock: the worker cannot have moved on to another task (it is given one
                 # only once this run has let it go, under the same lock).
                 process.terminate()
-                threading.Timer(CANCEL_GRACE_S, self._kill_if_still_on, (process,)).start()
+                killer = threading.Timer(CANCEL_GRACE_S, self._kill_if_still_on, (process,))
+                killer.daemon = True
+                killer.start()
         self._pool.budget.wake()
 
     def follow(self, progress: Callable[[dict[str, Any]], None] | None = None) -> Outcome:
@@ -76,7 +78,11 @@ class Run:
                 self._ended = True
             return Outcome(CANCELLED)
         try:
-            process = self._pool._checkout()
+            try:
+                process = self._pool._checkout()
+            except OSError as error:  # out of processes or memory
+                return Outcome(FAILED, error=f"No worker process could be started ({error.strerror or error}); "
+                                             "try again.")
             with self._lock:
                 if self._cancelled:
                     return Outcome(CANCELLED)
