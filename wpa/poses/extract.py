@@ -169,9 +169,9 @@ def _estimate_stretch(video_path: str | Path, options: PoseOptions, stretch: _St
             for frame in frames:
                 if stop.is_set():
                     return
-                if not stretch.started.is_set():  # named once the decoder has started its threads
-                    named.enter_context(_shown_as(f"{POSE_THREAD_NAME}-{threading.get_native_id() % 100000}"))
                 if not stretch.started.is_set():
+                    # Named once the decoder has started its threads (which would inherit the name).
+                    named.enter_context(_shown_as(f"{POSE_THREAD_NAME}-{threading.get_native_id() % 100000}"))
                     stretch.first_s = frame.timestamp_s
                     stretch.started.set()
                 while following and frame.timestamp_s >= following[0].start_s:
