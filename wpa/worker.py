@@ -59,7 +59,7 @@ class Worker:
     def _handle(self, kind: str, args: dict[str, Any], slots: int) -> str:
         self._busy = True
         try:
-            value = getattr(self, f"_{kind}")(args, slots)
+            value = {"analysis": self._analysis, "poses": self._poses}[kind](args, slots)
             self._busy = False
             return protocol.done(value)
         except Cancelled as stopped:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from wpa.errors import DatasetError, WpaError
+from wpa.errors import Cancelled, DatasetError, WpaError
 from wpa.files import written_atomically
 from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseOptions, PoseSequence
@@ -61,6 +61,8 @@ def extract_or_explain(path: Path, options: PoseOptions) -> PoseSequence | str:
     """The poses of one clip, or why it cannot be read."""
     try:
         pose = extract_pose(path, options)
+    except Cancelled:  # not the clip's fault: the worker was told to stop
+        raise
     except WpaError as error:
         return str(error)
     if len(pose) == 0:
