@@ -11,6 +11,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import pytest
+
 from tests.media import write_video
 from wpa.poses.sequence import PoseOptions
 from wpa.workers.budget import CpuBudget
@@ -42,47 +44,43 @@ def started(run) -> None:
         time.sleep(0.02)
 
 
-def follow_in_a_thread(run) -> tuple[threading.Thread, list]:
+@pytest.fixture
+def long_task(tmp_path):
+    """A one-slot pool, a long clip's "poses" task followed in a thread (its pose model at work by
+    then), and the thread's outcome once it ends; the pool is closed after the test."""
+    pool = WorkerPool(CpuBudget(1))
+    run = pool.submit(poses_task(write_video(tmp_path / "long.mp4", frames=900, size=(320, 240)), tmp_path / "cache"))
     outcome = []
     thread = threading.Thread(target=lambda: outcome.append(run.follow()))
     thread.start()
-    return thread, outcome
-
-
-def test_a_cancelled_task_stops_and_its_worker_takes_the_next(tmp_path):
-    long_clip = write_video(tmp_path / "long.mp4", frames=900, size=(320, 240))
-    short_clip = write_video(tmp_path / "short.mp4", frames=5)
-    pool = WorkerPool(CpuBudget(1))
     try:
-        run = pool.submit(poses_task(long_clip, tmp_path / "cache"))
-        thread, outcome = follow_in_a_thread(run)
         started(run)
-        worker = run.process.pid
+        yield pool, run, thread, outcome
+    finally:
         run.cancel()
         thread.join(timeout=60)
-        assert outcome[0].state == CANCELLED
-        assert not list((tmp_path / "cache").glob("*"))  # nothing half-written
-        assert pool.workers() == [worker]
-        second = pool.submit(poses_task(short_clip, tmp_path / "cache"))
-        assert second.follow().state == DONE and (tmp_path / "cache" / "short.npz").is_file()
-        assert pool.workers() == [worker]  # the same worker
-    finally:
         pool.close()
 
 
-def test_a_worker_killed_under_a_task_fails_it_and_is_replaced(tmp_path):
-    long_clip = write_video(tmp_path / "long.mp4", frames=900, size=(320, 240))
+def test_a_cancelled_task_stops_and_its_worker_takes_the_next(long_task, tmp_path):
+    pool, run, thread, outcome = long_task
+    worker = run.process.pid
+    run.cancel()
+    thread.join(timeout=60)
+    assert outcome[0].state == CANCELLED
+    assert not list((tmp_path / "cache").glob("*"))  # nothing half-written
+    assert pool.workers() == [worker]
     short_clip = write_video(tmp_path / "short.mp4", frames=5)
-    pool = WorkerPool(CpuBudget(1))
-    try:
-        run = pool.submit(poses_task(long_clip, tmp_path / "cache"))
-        thread, outcome = follow_in_a_thread(run)
-        started(run)
-        killed = run.process.pid
-        os.kill(killed, signal.SIGKILL)
-        thread.join(timeout=60)
-        assert (outcome[0].state, outcome[0].error) == (FAILED, CRASHED)
-        assert pool.submit(poses_task(short_clip, tmp_path / "cache")).follow().state == DONE
-        assert killed not in pool.workers() and len(pool.workers()) == 1
-    finally:
-        pool.close()
+    assert pool.submit(poses_task(short_clip, tmp_path / "cache")).follow().state == DONE
+    assert (tmp_path / "cache" / "short.npz").is_file() and pool.workers() == [worker]  # the same worker
+
+
+def test_a_worker_killed_under_a_task_fails_it_and_is_replaced(long_task, tmp_path):
+    pool, run, thread, outcome = long_task
+    killed = run.process.pid
+    os.kill(killed, signal.SIGKILL)
+    thread.join(timeout=60)
+    assert (outcome[0].state, outcome[0].error) == (FAILED, CRASHED)
+    short_clip = write_video(tmp_path / "short.mp4", frames=5)
+    assert pool.submit(poses_task(short_clip, tmp_path / "cache")).follow().state == DONE
+    assert killed not in pool.workers() and len(pool.workers()) == 1
