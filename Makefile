@@ -11,7 +11,7 @@ COUNTIX ?= ../shared/data/reps/countix-fitness
 CLASSES ?= bench_press,biceps_curl,chest_fly_machine,deadlift,jumping_jack,lateral_raise,leg_raises,lunge,plank,pull_up,push_up,russian_twist,shoulder_press,squat,tricep_dips
 
 .PHONY: run test setup setup-dev model pose-model compare openset recognition bench bench-extract load load-gate reps \
-	form form-model clean turn check-turn cert run-https bench-live
+	form form-model clean turn check-turn cert run-https bench-live bench-fairness
 
 run: $(VENV)/.installed
 	$(BIN)/streamlit run streamlit_app.py
@@ -75,6 +75,12 @@ bench: $(VENV)/.installed
 # about a minute; needs chromium and root or user namespaces).
 bench-live: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.live_latency
+
+# Live streams side by side with uploads: each stream's processed frames/s (docs/BENCHMARKS.md; about
+# 3 minutes on two cores).
+bench-fairness: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.live_fairness --uploads 2
+	$(BIN)/python -m benchmarks.live_fairness --uploads 0 --busy 2 --python-threads 1
 
 # Extraction on this machine with the local engine and on Ray clusters of 1 and 2 nodes (docs/BENCHMARKS.md,
 # docs/SCALING.md; about 6 minutes on two cores; needs Ray, from requirements-dev.txt, and root or user namespaces).

@@ -9,6 +9,7 @@ from wpa.recognition.inference import readable
 from wpa.recognition.model import ExerciseModel, load_model
 from wpa.serving.analysis_queue import AnalysisQueue
 from wpa.serving.jobs import JobBoard
+from wpa.workers.pool import WorkerPool
 from wpa.serving.store import ModelEntry, active_entry, list_models
 from wpa.settings import current
 
@@ -57,16 +58,23 @@ def shared_model(entry: ModelEntry) -> ExerciseModel:
 
 
 @st.cache_resource
+def worker_pool() -> WorkerPool:
+    """The server's worker processes, one pool for every session's uploads and training jobs: they
+    share one CPU budget (a slot a core), so together they never ask for more than the machine."""
+    return WorkerPool()
+
+
+@st.cache_resource
 def upload_queue() -> AnalysisQueue:
     """The server's upload queue, one for every session: their clips wait in one line for the same
     workers (at most WPA_ANALYSIS_WORKERS)."""
-    return AnalysisQueue(workers=current().workers.analysis_workers)
+    return AnalysisQueue(workers=current().workers.analysis_workers, pool=worker_pool())
 
 
 @st.cache_resource
 def job_board() -> JobBoard:
     """The server's training jobs, one board for every session (a refreshed page finds its job)."""
-    return JobBoard(ray_address=current().workers.ray_address)
+    return JobBoard(ray_address=current().workers.ray_address, pool=worker_pool())
 
 
 def unsure_below(entry: ModelEntry) -> float:

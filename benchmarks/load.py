@@ -29,7 +29,7 @@ private network namespace (`unshare -n`): WebRTC only connects there, on loopbac
   the users' own machines, yet here they share the server's cores: on two cores five of them take
   about a core, which real users' browsers never take from a server. So they run at
   --clients-niceness (default CLIENTS_NICENESS): after the server, still before the analysis
-  workers (wpa.serving.priority.BACKGROUND_NICENESS). --clients-niceness 0 measures them as equals.
+  workers (wpa.workers.priority.BACKGROUND_NICENESS). --clients-niceness 0 measures them as equals.
 - repeated: one page uploads --repeat distinct real clips one after another (from clips.csv,
   round-robin over the exercises; distinct, since results are cached by content), reading the
   server's memory after each: does it grow without bound? Labels that differ from the folder's

@@ -1,11 +1,12 @@
 """Upload page: a workout clip analysed frame by frame, its repetitions counted, shown as a timeline
 with the annotated video.
 
-The work happens in worker processes (`wpa.serving.analysis_queue`), one clip at a time each, and the
-clip waits for them in `wpa.serving.uploads`; this page holds widgets and layout, and while its clip
-waits or is analysed it shows where it stands. A new upload, or leaving the page, reruns the script:
-Streamlit then raises in the progress bar and the clip's ticket is cancelled (the analysis stops
-unless another session waits for the same clip), leaving nothing half-written in the caches.
+The work happens in the server's worker processes (`wpa.serving.analysis_queue`, on the pool of
+`wpa.workers`), and the clip waits for them in `wpa.serving.uploads`; this page holds widgets and
+layout, and while its clip waits or is analysed it shows where it stands. A new upload, or leaving
+the page, reruns the script: Streamlit then raises in the progress bar and the clip's ticket is
+cancelled (the analysis stops unless another session waits for the same clip), leaving nothing
+half-written in the caches.
 """
 
 from pathlib import Path

@@ -10,9 +10,6 @@
 - Tests and benchmarks share helpers through tests/support only: tests/ holds test modules and
   conftest.py files, no test module imports another or a conftest, and benchmarks import nothing
   else of tests/.
-
-KNOWN_CYCLES and KNOWN_LONG_MODULES are what the layout had when these checks were written and is
-being fixed; each entry must still be true (the test says when one is gone), so they only shrink.
 """
 
 from __future__ import annotations
@@ -28,11 +25,6 @@ from tests.support.data import REPO
 
 MAX_LINES = 450
 HEAVY_LIBRARIES = {"torch", "mediapipe", "cv2", "av"}
-# Known, being fixed: empty these once the fixes are merged.
-KNOWN_CYCLES: list[set[str]] = []
-KNOWN_LONG_MODULES: set[str] = set()
-# Not a test, nor a helper others import: the stand-in worker test_analysis_queue.py runs by its path.
-KNOWN_LOOSE_TEST_FILES = {"tests/stand_in_analysis_worker.py"}
 
 
 @dataclass(frozen=True)
@@ -147,19 +139,15 @@ def test_a_cycle_is_found_and_shown_with_its_lines():
 def test_wpa_has_no_import_cycle():
     graph = wpa_graph()
     groups = strongly_connected(graph)
-    new = [a_cycle(graph, group) for group in groups if group not in KNOWN_CYCLES]
-    assert not new, "import cycles in wpa/:\n" + "\n".join(new)
-    gone = [group for group in KNOWN_CYCLES if group not in groups]
-    assert not gone, f"no longer a cycle, take it off KNOWN_CYCLES: {gone}"
+    cycles = [a_cycle(graph, group) for group in groups]
+    assert not cycles, "import cycles in wpa/:\n" + "\n".join(cycles)
 
 
 @pytest.mark.parametrize("folder", ["wpa", "app", "pages"])
 def test_no_module_is_over_the_line_limit(folder):
     lengths = {path.relative_to(REPO).as_posix(): len(path.read_text().splitlines()) for path in python_files(folder)}
-    long = {name: lines for name, lines in lengths.items() if lines > MAX_LINES and name not in KNOWN_LONG_MODULES}
+    long = {name: lines for name, lines in lengths.items() if lines > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
-    gone = {name for name in KNOWN_LONG_MODULES if name in lengths and lengths[name] <= MAX_LINES}
-    assert not gone, f"no longer over {MAX_LINES} lines, take it off KNOWN_LONG_MODULES: {gone}"
 
 
 def test_wpa_never_imports_streamlit():
@@ -180,7 +168,7 @@ def test_tests_hold_test_modules_and_fixtures_and_their_helpers_are_in_support()
     loose = [path.relative_to(REPO).as_posix() for path in python_files("tests")
              if "support" not in path.relative_to(REPO / "tests").parts
              and not (path.name.startswith("test_") or path.name in ("conftest.py", "__init__.py"))]
-    assert set(loose) == KNOWN_LOOSE_TEST_FILES, f"helpers belong in tests/support: {loose}"
+    assert not loose, f"helpers belong in tests/support: {loose}"
 
 
 def test_tests_and_benchmarks_share_helpers_through_tests_support_only():

@@ -67,11 +67,12 @@ def test_extraction_runs_in_parallel_caches_and_reports_bad_clips(small_dataset,
 
 
 def test_the_app_extracts_in_worker_processes_at_a_lower_priority(tmp_path, monkeypatch):
-    """The Train page's engine never extracts in the server process, even for one clip, and its
-    workers run below the server's priority (live streams come first)."""
+    """The Train page's engine, on the server's worker pool, never extracts in the server process,
+    even for one clip, and its workers run below the server's priority (live streams come first)."""
     import subprocess
 
     from wpa.poses.extraction import LocalEngine, engine_for
+    from wpa.workers.pool import WorkerPool
 
     started = []
     real_popen = subprocess.Popen
@@ -84,14 +85,18 @@ def test_the_app_extracts_in_worker_processes_at_a_lower_priority(tmp_path, monk
     video = write_video(tmp_path / "clip.mp4", frames=5)
     (tmp_path / "data" / "squat").mkdir(parents=True)
     (tmp_path / "data" / "squat" / "clip.mp4").symlink_to(video)
-    engine = engine_for(workers=1, niceness=7, in_process=False)
+    pool = WorkerPool(niceness=7)
+    engine = engine_for(workers=1, pool=pool)
     assert isinstance(engine, LocalEngine)
-    extraction = extract_dataset(scan_dataset(tmp_path / "data").clips, tmp_path / "cache", engine=engine)
-    assert len(extraction.clips) == 1 and len(extraction.clips[0].pose) == 5
-    assert started == [[*started[0][:3], "--niceness", "7"]] and started[0][1:3] == ["-m", "wpa.poses.extraction_worker"]
-    # Everything cached: nothing to extract, no worker started.
-    again = extract_dataset(scan_dataset(tmp_path / "data").clips, tmp_path / "cache", engine=engine)
-    assert again.reused == 1 and len(started) == 1
+    try:
+        extraction = extract_dataset(scan_dataset(tmp_path / "data").clips, tmp_path / "cache", engine=engine)
+        assert len(extraction.clips) == 1 and len(extraction.clips[0].pose) == 5
+        assert started == [[*started[0][:3], "--niceness", "7"]] and started[0][1:3] == ["-m", "wpa.worker"]
+        # Everything cached: nothing to extract, no worker started.
+        again = extract_dataset(scan_dataset(tmp_path / "data").clips, tmp_path / "cache", engine=engine)
+        assert again.reused == 1 and len(started) == 1
+    finally:
+        pool.close()
 
 
 def test_a_damaged_cache_entry_is_extracted_again(tmp_path):

@@ -15,11 +15,6 @@ from wpa.background import Background
 from wpa.errors import SettingsError
 from wpa.settings import GB, DiskLimits, Settings, read_settings
 
-# Still reads the environment itself until it takes its worker count from wpa.settings
-# (WorkerSettings.analysis_workers holds it already).
-NOT_YET_MOVED = {"wpa/serving/analysis_queue.py"}
-
-
 def test_no_setting_is_the_defaults():
     settings = read_settings({})
     assert isinstance(settings, Settings) and settings.limits == DiskLimits()
@@ -56,7 +51,7 @@ def test_only_the_settings_module_reads_the_environment():
     readers = sorted(str(path.relative_to(REPO)) for path in (REPO / "wpa").rglob("*.py")
                      if ("os.environ" in path.read_text() or "getenv" in path.read_text())
                      and path != REPO / "wpa" / "settings.py")
-    assert set(readers) <= NOT_YET_MOVED, readers
+    assert not readers, readers
 
 
 def test_importing_every_wpa_module_does_no_work():

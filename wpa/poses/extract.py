@@ -5,6 +5,7 @@ time that several cores work on at once, and the people in view counted near its
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import threading
 from collections.abc import Callable
@@ -93,6 +94,11 @@ def extract_pose(video_path: str | Path, options: PoseOptions | None = None,
 
 
 MIN_PART_S = 4.0  # shorter stretches are not worth a pose model of their own
+# What the system shows (`top -H`, /proc/PID/task/TID/comm) for a thread while it runs a pose model
+# on a stretch, followed by its thread id: how many run at once can be seen, and counted
+# (tests/test_worker_budget.py). Threads it starts meanwhile (the pose model's helpers) inherit the
+# name; the id tells them apart from another pose model's.
+POSE_THREAD_NAME = "wpa-pose"
 # The moments (s into a clip) whose frames are searched for more than one person.
 PEOPLE_CHECKS_S = (0.5, 1.5, 2.5)
 MAX_PEOPLE = 4
@@ -159,11 +165,13 @@ def _estimate_stretch(video_path: str | Path, options: PoseOptions, stretch: _St
         frames = read_frames(video_path, max_side=options.max_side, start_s=stretch.start_s, threads=decoder_threads)
         if ahead:  # decoded in another thread while the pose model works
             frames = read_ahead(frames, ahead)
-        with PoseEstimator(options) as estimator, contextlib.closing(frames):
+        with PoseEstimator(options) as estimator, contextlib.closing(frames), contextlib.ExitStack() as named:
             for frame in frames:
                 if stop.is_set():
                     return
                 if not stretch.started.is_set():
+                    # Named once the decoder has started its threads (which would inherit the name).
+                    named.enter_context(_shown_as(f"{POSE_THREAD_NAME}-{threading.get_native_id() % 100000}"))
                     stretch.first_s = frame.timestamp_s
                     stretch.started.set()
                 while following and frame.timestamp_s >= following[0].start_s:
@@ -187,3 +195,25 @@ def _estimate_stretch(video_path: str | Path, options: PoseOptions, stretch: _St
         stretch.error = error
     finally:
         stretch.started.set()  # a stretch that found no frame leaves its frames to the one before
+
+
+@contextlib.contextmanager
+def _shown_as(name: str):
+    """The calling thread shown to the system as `name` (15 characters at most) for a while, then
+    as before. Linux only (elsewhere nothing changes). Threads started meanwhile inherit the name:
+    set it once the pose model and the decoder have started theirs."""
+    comm = Path(f"/proc/self/task/{threading.get_native_id()}/comm")
+    try:
+        before = comm.read_bytes().strip()
+        prctl = ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):
+        yield
+        return
+    prctl(PR_SET_NAME, name.encode()[:15])
+    try:
+        yield
+    finally:
+        prctl(PR_SET_NAME, before)
+
+
+PR_SET_NAME = 15  # prctl(2)

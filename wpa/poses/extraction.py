@@ -5,7 +5,8 @@ the poses of every clip, stores them in the cache, and yields `(task, PoseSequen
 `(task, why it failed)` as clips finish, so the caller can report progress and cancel by closing
 the generator.
 
-- `LocalEngine` (the default): one process per core on this machine.
+- `LocalEngine` (the default): worker processes on this machine (`wpa.workers.pool`): the
+  server's pool, sharing its CPU budget with uploads, or one of its own for the command line.
 - `RayEngine`: Ray tasks on a cluster (`pip install ray`). Workers need not see this machine's
   files: each task is sent the clip's bytes (or, with `shared_paths`, a path every node can read)
   and the pose model's bytes, and sends the poses back; this process writes the cache, so a cache
@@ -15,13 +16,8 @@ the generator.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
-import selectors
 import socket
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -30,14 +26,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from wpa.errors import DatasetError, WpaError
+from wpa.errors import Cancelled, DatasetError, WpaError
 from wpa.files import written_atomically
-from wpa.paths import worker_environment
 from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseOptions, PoseSequence
 from wpa.poses.cache import PoseCache, pose_from_arrays, pose_to_arrays
-
-CRASHED = "pose extraction crashed on this clip (the worker process ended)"
+from wpa.workers.budget import CpuBudget, cores
+from wpa.workers.pool import WorkerPool
+from wpa.workers.protocol import DONE, Task
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,8 @@ def extract_or_explain(path: Path, options: PoseOptions) -> PoseSequence | str:
     """The poses of one clip, or why it cannot be read."""
     try:
         pose = extract_pose(path, options)
+    except Cancelled:  # not the clip's fault: the worker was told to stop
+        raise
     except WpaError as error:
         return str(error)
     if len(pose) == 0:
@@ -79,79 +77,57 @@ def longest_first(tasks: Sequence[ExtractionTask]) -> list[ExtractionTask]:
 
 
 class LocalEngine:
-    """Extraction on this machine: in this process for one worker (unless `in_process` is False),
-    else in `workers` processes of `wpa.poses.extraction_worker` (default: one per core), one clip each at
-    a time, at `niceness` above this process (the app's server gives its live streams priority).
+    """Extraction on this machine, as "poses" tasks (`wpa.worker`) on `pool`, at most `workers`
+    clips at once (default: as many as the pool has CPU slots). Without a pool (the command line):
+    in this process for one worker, else on a pool of its own, `workers` slots at this process's
+    priority, ended with the run.
 
-    Plain child processes with a pipe rather than a multiprocessing or concurrent.futures pool:
-    a spawned child of those imports the parent's __main__, which inside `streamlit run` is the
-    page script; and when a pool's worker dies (a crash inside the pose model, the kernel's
-    out-of-memory killer) every clip in flight fails with it, where here only its own clip does.
+    The app gives the server's pool (`app.shared.worker_pool`): training's extraction then
+    never runs in the server process, runs below its priority, and shares one CPU budget with the
+    uploads' analyses.
     """
 
     where = "on this machine"
 
-    def __init__(self, workers: int | None = None, niceness: int = 0, in_process: bool = True):
-        self.workers, self.niceness, self.in_process = workers, niceness, in_process
+    def __init__(self, workers: int | None = None, pool: WorkerPool | None = None):
+        self.workers, self.pool = workers, pool
 
     def run(self, tasks: Sequence[ExtractionTask], cache: PoseCache, options: PoseOptions) -> Iterator[Outcome]:
         if not tasks:  # every clip cached: no process to start
             return
-        workers = max(1, min(self.workers or os.cpu_count() or 1, len(tasks)))
-        if workers == 1 and self.in_process:
+        if self.pool is not None:
+            yield from self._run_on(self.pool, tasks, cache, options)
+            return
+        workers = max(1, min(self.workers or cores(), len(tasks)))
+        if workers == 1:
             for task in tasks:
                 result = extract_or_explain(task.path, options)
                 if not isinstance(result, str):
                     cache.save(task.key, result)
                 yield task, result
-        else:
-            yield from self._run_in_workers(longest_first(tasks), cache, options, workers)
-
-    def _run_in_workers(self, waiting: list[ExtractionTask], cache: PoseCache, options: PoseOptions,
-                        workers: int) -> Iterator[Outcome]:
-        settings = {**asdict(options), "model_path": str(options.model_path)}
-        environment = worker_environment()
-        busy: dict[subprocess.Popen, ExtractionTask] = {}
-        selector = selectors.DefaultSelector()
-
-        def start_worker() -> subprocess.Popen:
-            worker = subprocess.Popen([sys.executable, "-m", "wpa.poses.extraction_worker", "--niceness", str(self.niceness)],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
-            selector.register(worker.stdout, selectors.EVENT_READ, worker)
-            return worker
-
-        def give_work(worker: subprocess.Popen) -> None:
-            task = waiting.pop(0)
-            request = {"video": str(task.path), "key": task.key, "cache": str(cache.directory), "options": settings}
-            worker.stdin.write(json.dumps(request) + "\n")
-            worker.stdin.flush()
-            busy[worker] = task
-
-        started = [start_worker() for _ in range(workers)]
+            return
+        pool = WorkerPool(CpuBudget(workers), niceness=0)
         try:
-            for worker in started:
-                give_work(worker)
-            while busy:
-                for event, _ in selector.select():
-                    worker = event.data
-                    answer = worker.stdout.readline()
-                    task = busy.pop(worker)
-                    if not answer:  # the worker died (a crash inside the pose model, killed for memory...)
-                        selector.unregister(worker.stdout)
-                        yield task, CRASHED
-                        if waiting:
-                            worker = start_worker()
-                            started.append(worker)
-                    else:
-                        error = json.loads(answer)["error"]
-                        yield task, error or cache.load(task.key) or "the extracted poses could not be stored"
-                    if waiting:
-                        give_work(worker)
+            yield from self._run_on(pool, tasks, cache, options)
         finally:
-            selector.close()
-            for worker in started:
-                worker.kill()
-                worker.wait()
+            pool.close()
+
+    def _run_on(self, pool: WorkerPool, tasks: Sequence[ExtractionTask], cache: PoseCache,
+                options: PoseOptions) -> Iterator[Outcome]:
+        settings = {**asdict(options), "model_path": str(options.model_path)}
+        asked = [(Task("poses", {"video": str(task.path), "key": task.key, "cache": str(cache.directory),
+                                 "options": settings}), task) for task in longest_first(tasks)]
+        by_request = {id(request): task for request, task in asked}
+        ran = pool.map([request for request, _ in asked], lanes=self.workers)
+        try:
+            for request, outcome in ran:
+                task = by_request[id(request)]
+                if outcome.state == DONE:
+                    yield task, cache.load(task.key) or "the extracted poses could not be stored"
+                else:
+                    yield task, outcome.error or "the extraction was cancelled"
+        finally:
+            ran.close()
 
 
 class RayEngine:
@@ -218,7 +194,7 @@ class RayEngine:
                                "(or leave the cluster address empty to extract on this machine).") from error
         if not ray.is_initialized():
             _check_reachable(self.address)
-            package = Path(__file__).resolve().parent
+            package = Path(__file__).resolve().parents[1]  # wpa, not just wpa.poses
             try:
                 ray.init(address=self.address, runtime_env={"py_modules": [str(package)]},
                          log_to_driver=False, logging_level=logging.WARNING)
@@ -267,7 +243,7 @@ def _model_file(model: bytes) -> Path:
 
 
 def engine_for(ray_address: str | None = None, workers: int | None = None, shared_paths: bool = False,
-               niceness: int = 0, in_process: bool = True) -> ExtractionEngine:
-    """The engine a command or page asked for: Ray when given a cluster address, else local (see
-    LocalEngine for `niceness` and `in_process`)."""
-    return RayEngine(ray_address, shared_paths) if ray_address else LocalEngine(workers, niceness, in_process)
+               pool: WorkerPool | None = None) -> ExtractionEngine:
+    """The engine a command or page asked for: Ray when given a cluster address, else local (on
+    `pool`, if given: see LocalEngine)."""
+    return RayEngine(ray_address, shared_paths) if ray_address else LocalEngine(workers, pool)

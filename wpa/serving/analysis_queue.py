@@ -1,30 +1,24 @@
-"""The queue of uploaded clips waiting to be analysed, and the worker processes that analyse them.
+"""The queue of uploaded clips waiting to be analysed.
 
 The app's server process keeps what must stay responsive: WebRTC, the live streams' callbacks and
 the page scripts. The heavy part of an upload (finding the poses of every frame, drawing and
-encoding the annotated video) runs in at most `workers` worker processes (`wpa.serving.analysis_worker`)
-at a lower CPU priority, so a live stream keeps its frames however many clips are uploaded.
-Clips beyond the workers wait in order; each waiting clip knows how many are ahead of it and about
-how long that will take.
+encoding the annotated video) runs as "analysis" tasks on the server's worker pool
+(`wpa.workers.pool`: worker processes at a lower CPU priority, within the server's one CPU budget,
+shared with training), at most `workers` clips at once, so a live stream keeps its frames however
+many clips are uploaded. Clips beyond that wait in order; each waiting clip knows how many are
+ahead of it and about how long that will take.
 
 The same clip, model and settings asked for again while it waits or runs joins the analysis
 already there: nothing is computed twice. Each asker holds a `Ticket`; an analysis is cancelled
 (dropped from the queue, or its worker interrupted) once every ticket on it is cancelled. A ticket
 also leases the clip's entries in the bounded caches (`wpa.serving.disk`), which are trimmed to their
 limits after each analysis, so nothing a ticket waits for is evicted.
-
-Plain child processes with pipes, as in `wpa.poses.extraction.LocalEngine`: inside `streamlit run`,
-a multiprocessing child would import the page script as its __main__.
 """
 
 from __future__ import annotations
 
 import collections
-import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,22 +26,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from wpa.serving import disk
-from wpa.errors import WpaError
 from wpa.recognition.inference import InferenceConfig
 from wpa.recognition.model import ExerciseModel
-from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR, worker_environment
-from wpa.serving.priority import BACKGROUND_NICENESS
-from wpa.serving.processing import AnalysisProgress, ClipFiles, locate_files
+from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
+from wpa.serving.processing import AnalysisProgress, ClipFiles, locate_files, pose_models_wanted
 from wpa.media.video import VideoInfo, probe_video
+from wpa.workers import protocol
+from wpa.workers.pool import Run, WorkerPool
 
-# A worker with nothing to do for this long ends, giving its memory (pose models, torch) back.
-IDLE_EXIT_S = 120.0
 # Until a clip has been analysed, waits are estimated at this rate (frames/s of one worker; the
-# upload rate of BENCHMARKS.md on two cores is 48).
+# upload rate of docs/BENCHMARKS.md on two cores is 48).
 FIRST_GUESS_FPS = 30.0
-# A worker that does not answer a cancel within this long is killed.
-CANCEL_GRACE_S = 10.0
-CRASHED = "The analysis stopped: its worker process ended (a crash, or the server ran out of memory). Try again."
 
 WAITING, RUNNING, DONE, FAILED, CANCELLED = "waiting", "running", "done", "failed", "cancelled"
 STAGE_TEXT = {"pose": "Finding the person in every frame", "video": "Drawing the skeleton on the video"}
@@ -99,7 +88,7 @@ class _Analysis:
         self.progress: AnalysisProgress | None = None
         self.error: str | None = None
         self.computed = False
-        self.process: subprocess.Popen | None = None
+        self.run: Run | None = None  # on the pool, while it runs
         self.ended = threading.Event()
 
     @property
@@ -151,20 +140,15 @@ class Ticket:
 
 
 class AnalysisQueue:
-    """Clips analysed in order by at most `workers` worker processes (default: one per core).
+    """Clips analysed in order, at most `workers` at once (default: as many as `pool` has CPU slots),
+    on `pool` (the app gives the server's, which training shares; default: a pool of its own)."""
 
-    `command` starts a worker (tests give a stand-in); the default is `wpa.serving.analysis_worker` at
-    `niceness` above this process.
-    """
-
-    def __init__(self, workers: int | None = None, niceness: int = BACKGROUND_NICENESS,
-                 pose_cache_dir: Path = POSE_CACHE_DIR, video_cache_dir: Path = ANNOTATED_CACHE_DIR,
-                 idle_exit_s: float = IDLE_EXIT_S, command: list[str] | None = None):
-        self.workers = max(1, workers or os.cpu_count() or 1)
+    def __init__(self, workers: int | None = None, pool: WorkerPool | None = None,
+                 pose_cache_dir: Path = POSE_CACHE_DIR, video_cache_dir: Path = ANNOTATED_CACHE_DIR):
+        self.pool = pool or WorkerPool()
+        self.workers = max(1, workers or self.pool.budget.slots)
         self.pose_cache_dir, self.video_cache_dir = Path(pose_cache_dir), Path(video_cache_dir)
         self.annotated_videos, self.poses = disk.annotated_videos(video_cache_dir), disk.pose_cache(pose_cache_dir)
-        self.idle_exit_s = idle_exit_s
-        self._command = command or [sys.executable, "-m", "wpa.serving.analysis_worker", "--niceness", str(niceness)]
         self._lock = threading.Condition()
         self._waiting: collections.deque[_Analysis] = collections.deque()
         self._running: list[_Analysis] = []
@@ -208,14 +192,14 @@ class AnalysisQueue:
         return Ticket(self, analysis)
 
     def close(self, timeout_s: float = 30.0) -> None:
-        """Cancel every waiting and running analysis and end the worker processes."""
+        """Cancel every waiting and running analysis (the pool's workers stay, for other work)."""
         with self._lock:
             self._closed = True
             while self._waiting:
                 self._end(self._waiting.popleft(), CANCELLED)
             for running in self._running:
-                if running.process is not None:
-                    running.process.terminate()
+                if running.run is not None:
+                    running.run.cancel()
             slots = list(self._slots)
             self._lock.notify_all()
         for slot in slots:
@@ -258,17 +242,14 @@ class AnalysisQueue:
                 self._waiting.remove(analysis)
                 self._end(analysis, CANCELLED)
                 return
-            # Running: the worker stops the clip and waits for the next. Signalled with the lock held,
-            # so the worker cannot have moved on to another clip (the next is sent under the lock).
-            process = analysis.process
-            if process is not None:
-                process.terminate()
-                threading.Timer(CANCEL_GRACE_S, _kill_if_still_on, (process, analysis)).start()
+            # Running: its worker stops the clip and is free for the next.
+            if analysis.run is not None:
+                analysis.run.cancel()
 
     def _end(self, analysis: _Analysis, state: str, error: str | None = None) -> None:
         """Called with the lock held."""
         analysis.state, analysis.error = state, error
-        analysis.process = None
+        analysis.run = None
         if analysis in self._running:
             self._running.remove(analysis)
         if self._by_key.get(analysis.key) is analysis:
@@ -277,10 +258,10 @@ class AnalysisQueue:
         analysis.ended.set()
         self._lock.notify_all()
 
-    # --- workers ---------------------------------------------------------------------------------
+    # --- running on the pool ----------------------------------------------------------------------
 
     def _start_slots(self) -> None:
-        """Called with the lock held: one thread per worker, each feeding its own worker process."""
+        """Called with the lock held: up to `workers` threads, each following one analysis at a time."""
         self._slots = [slot for slot in self._slots if slot.is_alive()]
         while len(self._slots) < min(self.workers, len(self._running) + len(self._waiting)):
             slot = threading.Thread(target=self._serve, name=f"wpa-analysis-slot-{len(self._slots)}", daemon=True)
@@ -288,89 +269,47 @@ class AnalysisQueue:
             slot.start()
 
     def _serve(self) -> None:
-        """A slot: take the next analysis, have the worker process do it, repeat; end (with the
-        worker) once idle for `idle_exit_s`."""
-        worker: subprocess.Popen | None = None
-        try:
-            while True:
-                with self._lock:
-                    if not self._lock.wait_for(lambda: self._waiting or self._closed, timeout=self.idle_exit_s) \
-                            or self._closed:
-                        self._slots.remove(threading.current_thread())
-                        return
-                    analysis = self._waiting.popleft()
-                    if worker is None or worker.poll() is not None:
-                        worker = self._start_worker()
-                    analysis.state, analysis.process = RUNNING, worker
-                    self._running.append(analysis)
-                if not self._run(worker, analysis):
-                    worker = None  # it ended: the next analysis gets a new one
-                # Back under the caches' limits; the entries tickets hold stay.
-                self.annotated_videos.evict()
-                self.poses.evict()
-        finally:
-            if worker is not None:
-                worker.stdin.close()
-                worker.wait()
-
-    def _start_worker(self) -> subprocess.Popen:
-        return subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                env=worker_environment())
-
-    def _run(self, worker: subprocess.Popen, analysis: _Analysis) -> bool:
-        """Send `analysis` to `worker` and follow its answers to the end; False if the worker ended."""
-        started = time.monotonic()
-        request = {"video": str(analysis.video), "model": str(analysis.model_dir),
-                   "inference": asdict(analysis.inference), "pose_cache": str(analysis.files.pose_cache.directory),
-                   "pose_key": analysis.files.pose_key, "annotated_video": str(analysis.files.annotated_video)}
-        try:
-            worker.stdin.write(json.dumps(request) + "\n")
-            worker.stdin.flush()
-        except OSError:  # it died between two clips
-            pass
-        for line in worker.stdout:
-            answer = json.loads(line)
+        """A slot: take the next analysis and have the pool run it, until none waits."""
+        while True:
             with self._lock:
-                if "progress" in answer:
-                    analysis.progress = AnalysisProgress(**answer["progress"])
-                    continue
-                if "done" in answer:
-                    analysis.computed = answer["done"]["computed"]
-                    if analysis.computed and analysis.frames:
-                        self._learn_rate(analysis.frames / (time.monotonic() - started))
-                    self._end(analysis, DONE)
-                elif "cancelled" in answer:
-                    self._end(analysis, CANCELLED)
-                else:
-                    self._end(analysis, FAILED, answer["error"])
-                return True
-        with self._lock:  # no answer: the worker ended (killed after a cancel, a crash, out of memory)
-            self._end(analysis, CANCELLED if analysis.tickets <= 0 else FAILED,
-                      None if analysis.tickets <= 0 else CRASHED)
-        worker.wait()
-        return False
+                if not self._waiting or self._closed:
+                    self._slots.remove(threading.current_thread())
+                    return
+                analysis = self._waiting.popleft()
+                analysis.state, analysis.run = RUNNING, self.pool.submit(self._task(analysis))
+                self._running.append(analysis)
+                run = analysis.run
+            self._follow(analysis, run)
+            # Back under the caches' limits; the entries tickets hold stay.
+            self.annotated_videos.evict()
+            self.poses.evict()
+
+    @staticmethod
+    def _task(analysis: _Analysis) -> protocol.Task:
+        return protocol.Task("analysis", {
+            "video": str(analysis.video), "model": str(analysis.model_dir), "inference": asdict(analysis.inference),
+            "pose_cache": str(analysis.files.pose_cache.directory), "pose_key": analysis.files.pose_key,
+            "annotated_video": str(analysis.files.annotated_video)}, slots=pose_models_wanted(analysis.info))
+
+    def _follow(self, analysis: _Analysis, run: Run) -> None:
+        started = time.monotonic()
+
+        def progress(report: dict) -> None:
+            with self._lock:
+                analysis.progress = AnalysisProgress(**report)
+
+        outcome = run.follow(progress)
+        with self._lock:
+            if outcome.state == protocol.DONE:
+                analysis.computed = outcome.value["computed"]
+                if analysis.computed and analysis.frames:
+                    self._learn_rate(analysis.frames / (time.monotonic() - started))
+                self._end(analysis, DONE)
+            elif outcome.state == protocol.CANCELLED or analysis.tickets <= 0:
+                self._end(analysis, CANCELLED)
+            else:
+                self._end(analysis, FAILED, outcome.error)
 
     def _learn_rate(self, fps: float) -> None:
         """Called with the lock held: the rate waits are estimated at, following recent analyses."""
         self._fps = 0.5 * self._fps + 0.5 * fps
-
-
-def _kill_if_still_on(process: subprocess.Popen, analysis: _Analysis) -> None:
-    if not analysis.ended.is_set() and process.poll() is None:
-        process.kill()
-
-
-def workers_setting() -> int | None:
-    """`$WPA_ANALYSIS_WORKERS`, the most clips analysed at once (unset: one per core)."""
-    value = os.environ.get("WPA_ANALYSIS_WORKERS", "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise WpaError(f"WPA_ANALYSIS_WORKERS is {value!r}: set it to a whole number of at least 1 "
-                       "(the most clips analysed at once), or unset it for one per core.")
-    return int(value)
-
-
-# The server's queue: one per process, shared by every session's Upload page (sessions' clips wait
-# in one line for the same workers).
-QUEUE = AnalysisQueue(workers=workers_setting())

@@ -32,7 +32,8 @@ from wpa.movement.form.references import fit_references
 from wpa.recognition.metrics import Evaluation
 from wpa.recognition.model import ExerciseModel
 from wpa.paths import POSE_CACHE_DIR
-from wpa.serving.priority import BACKGROUND_NICENESS, lower_this_thread
+from wpa.workers.pool import WorkerPool
+from wpa.workers.priority import BACKGROUND_NICENESS, lower_this_thread
 from wpa.poses.table import read_landmarks_csv
 from wpa.recognition.train import EpochReport, TrainingResult, evaluate_model, train_model
 from wpa.recognition.train_config import TrainConfig
@@ -84,11 +85,13 @@ class TrainingJob:
     """One training run in the background. Use `JobBoard.start(...)` rather than making one.
 
     `ray_address`: the Ray cluster to extract poses on (None: this machine; the app's board passes
-    WPA_RAY_ADDRESS)."""
+    WPA_RAY_ADDRESS); `pool`: the worker pool to extract on otherwise (the app's board passes the
+    server's, which uploads share; None: a pool of the job's own)."""
 
     def __init__(self, name: str, source: DataSource, config: TrainConfig, active_model: ExerciseModel | None,
                  active_name: str, cache_dir: Path = POSE_CACHE_DIR, workers: int | None = None,
-                 engine: ExtractionEngine | None = None, ray_address: str | None = None):
+                 engine: ExtractionEngine | None = None, ray_address: str | None = None,
+                 pool: WorkerPool | None = None):
         self.id = uuid.uuid4().hex[:12]
         self.name, self.source, self.config = name, source, config
         self.fingerprint = job_fingerprint(source, config)
@@ -98,8 +101,9 @@ class TrainingJob:
         self.form_references: dict[str, FormProfile] = {}  # one reference of good form per class, saved with the model
         self._active_model, self._active_name = active_model, active_name
         self._cache_dir = cache_dir
-        # Never in the server's own process, and below its priority: live streams come first.
-        self._engine = engine or engine_for(ray_address, workers, niceness=BACKGROUND_NICENESS, in_process=False)
+        # On a worker pool: never in the server's own process, below its priority (live streams come
+        # first), and on the server's pool within the CPU budget it shares with uploads.
+        self._engine = engine or engine_for(ray_address, workers, pool=pool or WorkerPool())
         self.extraction_where = self._engine.where
         self._lock = threading.Lock()
         self._cancel = threading.Event()
@@ -203,10 +207,10 @@ class TrainingJob:
 
 class JobBoard:
     """The training jobs of this server process; its jobs extract on the Ray cluster at
-    `ray_address` (None: on this machine)."""
+    `ray_address`, or else on `pool` (None: each job on a pool of its own)."""
 
-    def __init__(self, ray_address: str | None = None) -> None:
-        self.ray_address = ray_address
+    def __init__(self, ray_address: str | None = None, pool: WorkerPool | None = None) -> None:
+        self.ray_address, self.pool = ray_address, pool
         self._jobs: dict[str, TrainingJob] = {}
         self._lock = threading.Lock()
 
@@ -218,7 +222,8 @@ class JobBoard:
             for job in self._jobs.values():
                 if job.fingerprint == fingerprint and job.snapshot().running:
                     return job
-            job = TrainingJob(name, source, config, active_model, active_name, ray_address=self.ray_address, **options)
+            job = TrainingJob(name, source, config, active_model, active_name, ray_address=self.ray_address,
+                              pool=self.pool, **options)
             self._jobs[job.id] = job
         return job.start()
 

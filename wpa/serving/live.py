@@ -40,6 +40,7 @@ from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
 from wpa.movement.reps import reps_text
 from wpa.movement.sets import SetTracker, WorkoutSet
 from wpa.media.video import to_upright_rgb
+from wpa.workers.priority import hand_the_interpreter_over_often
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class LiveSession:
 
     def __init__(self, model: ExerciseModel, settings: LiveSettings = LiveSettings(),
                  pose_options: PoseOptions | None = None, clock=time.monotonic):
+        hand_the_interpreter_over_often()  # frames wait less behind the server's other Python work
         self._lock = threading.Lock()
         self._clock = clock  # seconds, increasing (tests pass a clock that runs at the camera's pace)
         self._sets = SetTracker()

@@ -1,7 +1,7 @@
 """The heavy part of analysing a clip: its poses, its prediction (classes, segments, repetitions)
 and its annotated video, written to the caches.
 
-This is the work an analysis worker process (`wpa.serving.analysis_worker`) does for the Upload page, and
+This is the work a worker process (`wpa.worker`, an "analysis" task) does for the Upload page, and
 what `wpa.serving.analysis.analyze_video` does in its own process for the command line and the tests.
 Poses are cached by the clip's content (and pose settings), the prediction and the annotated video
 by content, model and settings (`ClipFiles`: one entry of the annotated-video cache holds both),
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -34,6 +33,7 @@ from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseOptions, PoseSequence
 from wpa.poses.cache import PoseCache
+from wpa.workers.budget import cores
 from wpa.media.video import VideoInfo
 
 # Clips at least this long are split among one pose model per core. Measured with
@@ -120,10 +120,14 @@ def locate_files(video_path: str | Path, model: ExerciseModel, inference: Infere
 
 def make_files(video_path: str | Path, info: VideoInfo, model: ExerciseModel, inference: InferenceConfig,
                files: ClipFiles, pose_options: PoseOptions | None = None,
-               progress: Callable[[AnalysisProgress], None] | None = None) -> bool:
+               progress: Callable[[AnalysisProgress], None] | None = None, parts: int | None = None) -> bool:
     """Compute whichever of `files` are missing; True if anything had to be computed: the poses
-    (a long clip split among one pose model per core), then the prediction (the recogniser, once),
-    then the video drawn from it.
+    (a long clip split among up to `parts` pose models, default one a core), then the prediction
+    (the recogniser, once), then the video drawn from it.
+
+    `parts`: the most pose models to run at once (a worker is given its share of the server's CPU
+    budget, `wpa.workers.budget`; default: one a core), used for a clip long enough to split
+    (`pose_models_wanted`).
 
     Raises VideoError if the clip cannot be read. An exception raised by `progress` (a page that
     is left, a new upload) stops the work; nothing half-done is left in the caches.
@@ -134,8 +138,7 @@ def make_files(video_path: str | Path, info: VideoInfo, model: ExerciseModel, in
     pose = files.pose_cache.load(files.pose_key)
     if pose is None:
         pose = extract_pose(video_path, pose_options, progress=_stage_reporter("pose", progress),
-                            parts=(os.cpu_count() or 1) if info.duration_s >= SPLIT_MIN_S else 1, count_people=True,
-                            info=info)
+                            parts=min(pose_models_wanted(info), parts or cores()), count_people=True, info=info)
         files.pose_cache.save(files.pose_key, pose)
     prediction = Recognizer(model, inference).predict_clip(pose)
     try:
@@ -154,6 +157,12 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
     except OSError:  # not empty (another session's files), or already gone
         pass
+
+
+def pose_models_wanted(info: VideoInfo) -> int:
+    """How many pose models the analysis of a clip can use at once: one a core for a clip of
+    `SPLIT_MIN_S` or more, else one."""
+    return cores() if info.duration_s >= SPLIT_MIN_S else 1
 
 
 def prepare_worker_process() -> None:

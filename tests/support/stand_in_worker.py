@@ -1,9 +1,9 @@
-"""A stand-in for wpa.serving.analysis_worker in the queue's tests: it speaks the same protocol, but each
-"analysis" is a few sleeps with progress reports, so the tests control how long it takes.
+"""A stand-in for wpa.worker in the queue's tests: it speaks the same protocol (wpa.workers.protocol),
+but each "analysis" is a few sleeps with progress reports, so the tests control how long it takes.
 
-    python tests/stand_in_analysis_worker.py LOG
+    python tests/support/stand_in_worker.py LOG
 
-It appends a line to LOG for each request it starts ("start SMOOTHING_S PID") and ends
+It appends a line to LOG for each request it starts ("start SMOOTHING_S PID SLOTS") and ends
 ("done/cancelled SMOOTHING_S"); the smoothing setting tells the tests' clips apart. A request whose
 smoothing is 1.9 makes it exit without answering (a crash). SIGTERM cancels the request in progress.
 """
@@ -37,9 +37,9 @@ def log(text: str) -> None:
 signal.signal(signal.SIGTERM, on_term)
 for line in sys.stdin:
     request = json.loads(line)
-    name = request["inference"]["smoothing_s"]
+    name = request["args"]["inference"]["smoothing_s"]
     busy = True
-    log(f"start {name} {os.getpid()}")
+    log(f"start {name} {os.getpid()} {request['slots']}")
     try:
         if name == 1.9:
             os._exit(3)
