@@ -19,7 +19,8 @@ from tests.support.media import write_video
 from wpa.paths import DEFAULT_MODEL_DIR
 from wpa.poses.extract import POSE_THREAD_NAME
 from wpa.poses.extraction import LocalEngine
-from wpa.recognition.dataset import extract_dataset, scan_dataset
+from wpa.recognition.dataset import extract_dataset
+from wpa.recognition.folders import scan_dataset
 from wpa.recognition.model import load_model
 from wpa.serving.analysis_queue import DONE, AnalysisQueue
 from wpa.workers.budget import CpuBudget
