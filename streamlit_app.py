@@ -3,9 +3,9 @@ routes to the pages."""
 
 import streamlit as st
 
-import wpa
 from app.serving import app_settings
 from app.shared import mark_routed, return_to_the_page_asked_for
+import wpa
 from wpa.serving.memory import hand_back_freed_memory
 
 wpa.log_to_stderr()

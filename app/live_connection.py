@@ -12,8 +12,8 @@ import time
 
 import streamlit as st
 
-from wpa.settings import ServingSettings
 from wpa.serving.turn import RelayCheck
+from wpa.settings import ServingSettings
 
 from app.serving import relay_check
 

@@ -9,10 +9,10 @@ import time
 
 import streamlit as st
 
-from wpa.serving.access import password_matches, sign_in_token
 from wpa.errors import SettingsError
-from wpa.settings import ServingSettings, Settings, with_secrets
+from wpa.serving.access import password_matches, sign_in_token
 from wpa.serving.turn import RelayCheck, TurnCredentials, check_relay, make_credentials
+from wpa.settings import ServingSettings, Settings, with_secrets
 
 
 _SIGNED_IN = "wpa_signed_in"  # session_state: the token of the password this session signed in with

@@ -9,9 +9,9 @@ from wpa.recognition.inference import readable
 from wpa.recognition.model import ExerciseModel, load_model
 from wpa.serving.analysis_queue import AnalysisQueue
 from wpa.serving.jobs import JobBoard
-from wpa.workers.pool import WorkerPool
 from wpa.serving.store import ModelEntry, active_entry, list_models
 from wpa.settings import current
+from wpa.workers.pool import WorkerPool
 
 
 APP_DIR = Path(__file__).resolve().parents[1]  # where streamlit_app.py and pages/ are

@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.pipeline import DATA, extraction_folder, fresh_process_peak_rss_mb
 from tests.support.namespace import bring_up_loopback, inside_namespace, rerun_in_namespace
 from tests.support.ray_cluster import LocalRayCluster
-from benchmarks.pipeline import DATA, extraction_folder, fresh_process_peak_rss_mb
 from wpa.paths import REPO_DIR
 
 def time_extract(data: Path, scratch: Path, engine: list[str]) -> dict:

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from wpa.poses.clip import Clip
 from wpa.movement.form import FormProfile, Unit, form_units, judge_units
+from wpa.poses.clip import Clip
 from wpa.poses.layouts import (exercise_correction_clips, mediapipe17_clip, openpose18_clip,
                               openpose18_table_clips)
 from wpa.movement.form.measures import visible_points

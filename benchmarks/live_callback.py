@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from tests.support.media import camera_frames
-from wpa.serving.live import LiveSession
-from wpa.recognition.model import load_model
-from wpa.paths import DEFAULT_MODEL_DIR, REPO_DIR
 from wpa.movement.sets import SetTracker
+from wpa.paths import DEFAULT_MODEL_DIR, REPO_DIR
+from wpa.recognition.model import load_model
+from wpa.serving.live import LiveSession
 
 DEFAULT_CLIP = REPO_DIR.parent / "shared" / "data" / "videos" / "squat" / "Sarvesh521__Rep-Right__Ayush.mp4"
 

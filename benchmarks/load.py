@@ -75,9 +75,9 @@ from tests.support.browsers import (CHROMIUM, START_TIMEOUT_S, launch_chromium, 
 from tests.support.media import write_y4m
 from tests.support.namespace import bring_up_loopback, inside_namespace, rerun_in_namespace
 from tests.support.servers import app_log, start_app, stop
-from wpa.recognition.inference import readable
-from wpa.paths import REPO_DIR
 from wpa.media.video import probe_video
+from wpa.paths import REPO_DIR
+from wpa.recognition.inference import readable
 
 SHARED = REPO_DIR.parent / "shared"
 VIDEOS = SHARED / "data" / "videos"

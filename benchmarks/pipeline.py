@@ -45,15 +45,15 @@ import torch
 
 from benchmarks.live_callback import DEFAULT_CLIP as LIVE_CLIP
 from benchmarks.live_callback import time_callback
-from wpa.serving.analysis import analyze_video
-from wpa.recognition.features import raw_features
-from wpa.poses.extract import extract_pose
-from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, load_model
-from wpa.recognition.recognizer import Recognizer
+from wpa.media.video import probe_video, read_frames
 from wpa.paths import DEFAULT_MODEL_DIR, REPO_DIR
 from wpa.poses.estimator import PoseEstimator
+from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseSequence
-from wpa.media.video import probe_video, read_frames
+from wpa.recognition.features import raw_features
+from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, load_model
+from wpa.recognition.recognizer import Recognizer
+from wpa.serving.analysis import analyze_video
 
 DATA = REPO_DIR.parent / "shared" / "data" / "videos"
 CLIP_720P = "pull_up/calimiro-ai__WorkoutTracker__pull-up_7.mp4"

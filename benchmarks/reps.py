@@ -42,9 +42,9 @@ from tests.support.rep_data import Video, load_countix
 from benchmarks.reps_cross import (CrossResult, Score, add_arguments, cross_protocol, load_both, print_result,
                                    settings_text)
 from benchmarks.reps_cross import score as score_counts
-from wpa.paths import REPO_DIR
 from wpa.movement.reps import RepConfig, RepCounter, count_repetitions
 from wpa.movement.reps.plain import plain_count
+from wpa.paths import REPO_DIR
 
 SECTION = "## Repetition counting"
 # Published figures (MAE, OBO) quoted in issue 13; none of them is measured here.

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from tests.support.rep_data import COUNTIX_DIR, SHARED_DIR, TESTS_DIR, Video, load_countix, load_real
-from wpa.paths import POSE_CACHE_DIR
 from wpa.movement.reps import RepConfig, count_repetitions
 from wpa.movement.reps.plain import plain_count
+from wpa.paths import POSE_CACHE_DIR
 
 # The settings chosen among (every combination): how many of a video's own periods a movement must
 # last to be drift, below what periodicity the plain counter's answer is taken, and how large a

@@ -14,13 +14,13 @@ and a stream that does not connect says why instead of spinning (`pages/live_con
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from wpa.media.charts import live_timeline_figure
 from wpa.errors import WpaError
+from wpa.media.charts import live_timeline_figure
 from wpa.movement.form.feedback import cached_form_references
-from wpa.recognition.inference import NO_PERSON, SMOOTHING_HELP, UNKNOWN, readable
-from wpa.serving.live import LiveReading, LiveSession, LiveSettings, LiveStats
-from wpa.serving import turn
 from wpa.movement.sets import sets_csv
+from wpa.recognition.inference import NO_PERSON, SMOOTHING_HELP, UNKNOWN, readable
+from wpa.serving import turn
+from wpa.serving.live import LiveReading, LiveSession, LiveSettings, LiveStats
 
 from app.live_connection import connection_status, relay_problem
 from app.serving import guard_page, serving_settings, turn_credentials

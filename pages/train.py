@@ -13,16 +13,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from wpa.serving import disk
-from wpa.recognition.augment import AugmentConfig
-from wpa.media.charts import confusion_figure, learning_curves_figure
-from wpa.recognition.folders import find_datasets, resolve_inside, scan_dataset
-from wpa.recognition.preview import DatasetPreview, folder_listing, preview_clips, preview_folder
 from wpa.errors import WpaError
+from wpa.media.charts import confusion_figure, learning_curves_figure
+from wpa.recognition.augment import AugmentConfig
 from wpa.recognition.features import FEATURE_SETS
+from wpa.recognition.folders import find_datasets, resolve_inside, scan_dataset
 from wpa.recognition.inference import readable
-from wpa.serving.jobs import DataSource, TrainingJob
 from wpa.recognition.model import load_model
+from wpa.recognition.preview import DatasetPreview, folder_listing, preview_clips, preview_folder
+from wpa.serving import disk
+from wpa.serving.jobs import DataSource, TrainingJob
 from wpa.serving.uploads import TrainingUploads
 from wpa.serving.store import (active_entry, active_model_name, delete_user_model, list_models, save_user_model,
                        set_active_model)

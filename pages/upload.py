@@ -13,14 +13,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from wpa.serving.analysis import VideoAnalysis, read_analysis
-from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.errors import WpaError
+from wpa.media.charts import probabilities_figure, timeline_figure
+from wpa.media.video import VIDEO_EXTENSIONS
 from wpa.movement.form.feedback import form_references, save_good_form
 from wpa.recognition.inference import SMOOTHING_HELP, InferenceConfig, readable
+from wpa.serving.analysis import VideoAnalysis, read_analysis
 from wpa.serving.store import ModelEntry
 from wpa.serving.uploads import analysed_upload
-from wpa.media.video import VIDEO_EXTENSIONS
 
 from app.serving import guard_page, serving_settings
 from app.shared import choose_model, inside_the_app, shared_model, unsure_below, upload_queue

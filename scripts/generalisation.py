@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wpa.paths import POSE_CACHE_DIR
 from wpa.recognition.augment import AugmentConfig
 from wpa.recognition.folders import with_groups
-from wpa.recognition.sources import load_clips
 from wpa.recognition.metrics import Evaluation
-from wpa.paths import POSE_CACHE_DIR
+from wpa.recognition.sources import load_clips
 from wpa.recognition.train import cross_validate
 from wpa.recognition.train_config import TrainConfig
 

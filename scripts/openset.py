@@ -27,14 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wpa.poses.clip import Clip
-from wpa.recognition.folders import with_groups
-from wpa.recognition.sources import load_clips
-from wpa.recognition.model import ExerciseModel, load_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
-from wpa.recognition.features import compute_features
-from wpa.recognition.inference import is_sure
+from wpa.poses.clip import Clip
 from wpa.poses.sequence import mirror_pose
+from wpa.recognition.features import compute_features
+from wpa.recognition.folders import with_groups
+from wpa.recognition.inference import is_sure
+from wpa.recognition.model import ExerciseModel, load_model
+from wpa.recognition.sources import load_clips
 from wpa.recognition.train import fold_of_each_clip, train_model
 from wpa.recognition.train_config import TrainConfig
 

@@ -29,17 +29,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import wpa.recognition.training_rows
-from wpa.recognition.countix import load_countix_clips
+from wpa.paths import POSE_CACHE_DIR
 from wpa.poses.clip import Clip
-from wpa.recognition.sources import load_clips
+from wpa.recognition.countix import load_countix_clips
 from wpa.recognition.features import compute_features
 from wpa.recognition.inference import is_sure
 from wpa.recognition.metrics import HeldOut, evaluate_probabilities
 from wpa.recognition.model import save_model
-from wpa.paths import POSE_CACHE_DIR
+from wpa.recognition.sources import load_clips
 from wpa.recognition.train import _align, calibrate, fold_of_each_clip, train_model
 from wpa.recognition.train_config import TrainConfig
+import wpa.recognition.training_rows
 
 # A variant is an acceptable answer when named as its shipped exercise (or called unknown).
 VARIANTS = {"hammer_curl": "biceps_curl", "incline_bench_press": "bench_press", "romanian_deadlift": "deadlift"}

@@ -14,19 +14,19 @@ from tests.support.data import REPS_CLIP, REP_COUNTS, SQUAT_CLIP
 from tests.support.media import concatenate, write_video
 from tests.support.models import LABELS, make_model
 from tests.support.poses import random_pose
-from wpa.serving.analysis import VideoAnalysis, analyze_video
-from wpa.serving.processing import SPLIT_MIN_S, locate_files
+from wpa.errors import VideoError
 from wpa.media import annotate
 from wpa.media.annotate import H264Writer, caption_timeline, draw_skeleton, frame_caption
 from wpa.media.charts import probabilities_figure, timeline_figure
-from wpa.errors import VideoError
-from wpa.recognition.inference import InferenceConfig, Segment
-from wpa.recognition.recognizer import Recognizer
-from wpa.recognition.model import load_model
-from wpa.paths import DEFAULT_MODEL_DIR
-from wpa.movement.reps import Repetition
-from wpa.serving.store import SHIPPED_NAME, list_models
 from wpa.media.video import VideoInfo, probe_video
+from wpa.movement.reps import Repetition
+from wpa.paths import DEFAULT_MODEL_DIR
+from wpa.recognition.inference import InferenceConfig, Segment
+from wpa.recognition.model import load_model
+from wpa.recognition.recognizer import Recognizer
+from wpa.serving.analysis import VideoAnalysis, analyze_video
+from wpa.serving.processing import SPLIT_MIN_S, locate_files
+from wpa.serving.store import SHIPPED_NAME, list_models
 
 @pytest.fixture(scope="module")
 def shipped():

@@ -17,12 +17,12 @@ import pytest
 
 from tests.support.data import REPO, SQUAT_CLIP
 from tests.support.media import write_video
+from wpa.paths import DEFAULT_MODEL_DIR
+from wpa.recognition.inference import InferenceConfig
+from wpa.recognition.model import load_model
 from wpa.serving.analysis import read_analysis
 from wpa.serving.analysis_queue import CANCELLED, DONE, FAILED, RUNNING, WAITING, AnalysisQueue
 from wpa.serving.disk import BoundedFolder
-from wpa.recognition.inference import InferenceConfig
-from wpa.recognition.model import load_model
-from wpa.paths import DEFAULT_MODEL_DIR
 from wpa.workers.budget import CpuBudget, cores
 from wpa.workers.pool import WorkerPool
 from wpa.workers.priority import BACKGROUND_NICENESS, MAX_NICENESS
@@ -276,18 +276,3 @@ def test_a_worker_whose_server_dies_stops_its_clip_and_ends(tmp_path, videos):
     wait_for(lambda: not Path(f"/proc/{worker}").exists() or "Z" in Path(f"/proc/{worker}/stat").read_text().split()[2],
              timeout_s=30)
     assert not [path for path in tmp_path.rglob("*") if path.is_file() and path.parent != tmp_path]
-
-
-def test_importing_the_queue_and_the_pool_starts_no_process():
-    """The app makes the queue and the pool (app.shared, once per server); importing them starts
-    nothing."""
-    program = (
-        "import os\n"
-        "import wpa.serving.analysis_queue, wpa.serving.jobs, wpa.workers.pool\n"
-        "try:\n"
-        "    os.waitpid(-1, os.WNOHANG)\n"
-        "    raise SystemExit('a process was started')\n"
-        "except ChildProcessError:  # none: as it should be\n"
-        "    pass\n")
-    run = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr

@@ -12,8 +12,8 @@ from tests.support.media import without_frame_data, write_video
 from tests.support.models import make_model
 from tests.support.sandbox import USER_MODELS
 from wpa.media.annotate import H264Writer
-from wpa.serving.disk import annotated_videos
 from wpa.recognition.model import save_model
+from wpa.serving.disk import annotated_videos
 
 
 def app() -> AppTest:

@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
-from wpa.media.archive import MAX_RATIO, unpack_dataset_zip
 from wpa.errors import DatasetError
+from wpa.media.archive import MAX_RATIO, unpack_dataset_zip
 
 
 def make_zip(path, members: dict[str, bytes], compression=zipfile.ZIP_STORED):

@@ -8,8 +8,8 @@ import pytest
 
 from wpa.recognition.augment import (LIMB_BONES, AugmentConfig, augment_pose, augmented_copies, rotate_in_plane, rotate_view,
                          scale_limbs)
-from wpa.recognition.features import compute_features
 from wpa.poses.sequence import NUM_LANDMARKS, POSE_CONNECTIONS, PoseSequence
+from wpa.recognition.features import compute_features
 
 FRAME_SIZE = (1280, 720)
 ASPECT = 16 / 9

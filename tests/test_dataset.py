@@ -8,16 +8,16 @@ import pytest
 
 from tests.support.media import write_video
 from tests.support.poses import original_layout_csv, random_pose
+from wpa.errors import DatasetError
+from wpa.poses.cache import PoseCache
 from wpa.poses.clip import Clip
+from wpa.poses.sequence import LANDMARK_NAMES, PoseOptions
+from wpa.poses.table import ORIGINAL_COLUMNS, read_landmarks_csv, write_landmarks_table
 from wpa.recognition.dataset import extract_dataset
+from wpa.recognition.features import compute_features
 from wpa.recognition.folders import is_clip_list, scan_clip_list, scan_dataset, with_groups
 from wpa.recognition.manifest import read_cached_dataset, write_manifest
 from wpa.recognition.sources import load_clips
-from wpa.errors import DatasetError
-from wpa.recognition.features import compute_features
-from wpa.poses.sequence import LANDMARK_NAMES, PoseOptions
-from wpa.poses.cache import PoseCache
-from wpa.poses.table import ORIGINAL_COLUMNS, read_landmarks_csv, write_landmarks_table
 
 
 def test_scan_lists_clips_by_class_and_warns(tmp_path):

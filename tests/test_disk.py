@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from wpa.serving import disk
+from wpa.errors import SettingsError, WpaError
 from wpa.media.archive import unpack_dataset_zip
+from wpa.serving import disk
 from wpa.serving.disk import BoundedFolder, DiskFullError
 from wpa.settings import GB, DiskLimits, read_settings
-from wpa.errors import SettingsError, WpaError
 
 
 def entry(folder: Path, name: str, size: int, used_at: float) -> Path:

@@ -19,11 +19,11 @@ from tests.support.data import REPO, SQUAT_CLIP
 from tests.support.models import make_model
 from tests.support.poses import random_pose
 from tests.support.sandbox import USER_MODELS
-from wpa.serving.analysis import analyze_video
 from wpa.poses.clip import Clip
-from wpa.recognition.model import load_model
-from wpa.serving.store import active_entry, active_model_name, list_models, save_user_model, set_active_model
 from wpa.poses.table import write_landmarks_table
+from wpa.recognition.model import load_model
+from wpa.serving.analysis import analyze_video
+from wpa.serving.store import active_entry, active_model_name, list_models, save_user_model, set_active_model
 
 
 def fingerprint(folder: Path) -> dict[str, str]:

@@ -18,8 +18,8 @@ from wpa.poses.layouts import (COCO18_TO_MEDIAPIPE, exercise_correction_clips, m
 from wpa.movement.form.measures import FRAME_MEASURES, MEASURE_NAMES, MEASURES, frame_measures, visible_points
 from wpa.movement.form.references import (fit_references, load_references, load_user_profile, save_references,
                                  save_user_profile)
-from wpa.poses.sequence import LANDMARK_NAMES
 from wpa.movement.reps import Repetition
+from wpa.poses.sequence import LANDMARK_NAMES
 from wpa.poses.table import read_landmarks_csv
 
 

@@ -10,10 +10,10 @@ import numpy as np
 from tests.support.movement import FPS, curl, figure_sequence, plank
 from wpa.cli import main
 from wpa.movement.form import fit_profile
-from wpa.recognition.inference import ClipPrediction, Segment
 from wpa.movement.form.references import save_references
-from wpa.poses.sequence import PoseSequence
 from wpa.movement.reps import Repetition
+from wpa.poses.sequence import PoseSequence
+from wpa.recognition.inference import ClipPrediction, Segment
 
 
 # --- feedback on a classified clip ------------------------------------------------------------

@@ -12,9 +12,9 @@ from tests.support.poses import random_pose
 from wpa.recognition.inference import (NO_PERSON, UNKNOWN, InferenceConfig, Segment, count_segment_repetitions,
                                        counting_stretches, find_segments, is_sure, label_frames, smooth_at,
                                        smooth_probabilities, top_classes)
-from wpa.recognition.recognizer import Recognizer
 from wpa.movement.reps import count_repetitions
 from wpa.poses.sequence import PoseSequence
+from wpa.recognition.recognizer import Recognizer
 
 
 def test_smoothing_removes_a_one_frame_flicker_and_keeps_gaps():

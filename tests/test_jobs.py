@@ -1,7 +1,7 @@
 """Background training jobs: cancelling while poses are extracted, and failing with a message."""
 
-from wpa.serving.jobs import JobBoard, DataSource
 from wpa.recognition.train_config import TrainConfig
+from wpa.serving.jobs import JobBoard, DataSource
 
 
 def test_cancel_during_extraction(small_dataset, tmp_path):

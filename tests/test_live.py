@@ -12,13 +12,13 @@ from tests.support.data import SQUAT_CLIP
 from tests.support.media import camera_frames
 from tests.support.models import make_model
 from tests.support.movement import FPS, phase_of, skeleton
-from wpa.recognition.inference import NO_PERSON, UNKNOWN
 from wpa.movement.reps import reps_text
+from wpa.movement.sets import AWAY_S, SET_CHANGE_S, UNSURE_CHANGE_S, SetTracker, WorkoutSet, sets_csv
+from wpa.paths import DEFAULT_MODEL_DIR
+from wpa.recognition.inference import NO_PERSON, UNKNOWN
+from wpa.recognition.model import load_model
 from wpa.serving import live
 from wpa.serving.live import LiveSession, LiveSettings
-from wpa.movement.sets import AWAY_S, SET_CHANGE_S, UNSURE_CHANGE_S, SetTracker, WorkoutSet, sets_csv
-from wpa.recognition.model import load_model
-from wpa.paths import DEFAULT_MODEL_DIR
 
 
 @pytest.fixture(scope="module")

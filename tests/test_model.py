@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-import wpa.recognition.model as model_module
 from tests.support.models import LABELS, make_model
 from tests.support.poses import random_pose
 from wpa.errors import ModelError
-from wpa.recognition.features import DEFAULT_FEATURE_SET
-from wpa.recognition.card import ModelCard
-from wpa.recognition.model import ExerciseMLP, ModelConfig, Scaler, load_model, save_model
 from wpa.poses.sequence import mirror_pose
+from wpa.recognition.card import ModelCard
+from wpa.recognition.features import DEFAULT_FEATURE_SET
+import wpa.recognition.model as model_module
+from wpa.recognition.model import ExerciseMLP, ModelConfig, Scaler, load_model, save_model
 
 
 def test_mlp_has_the_original_shape():

@@ -9,11 +9,11 @@ import pytest
 from tests.support.data import SQUAT_CLIP
 from tests.support.media import concatenate, write_image
 from wpa.errors import PoseModelError
+from wpa.media.video import read_frames
 from wpa.paths import DEFAULT_POSE_MODEL
 from wpa.poses.estimator import PoseEstimator
 from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseOptions
-from wpa.media.video import read_frames
 
 
 def test_the_shipped_pose_model_is_in_the_repository():

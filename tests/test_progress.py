@@ -15,9 +15,9 @@ from tests.support.media import write_video
 from tests.support.poses import random_pose
 from wpa import cli
 from wpa.poses.clip import Clip, ClipRef
-from wpa.recognition.dataset import ExtractionProgress
-from wpa.progress import Progress
 from wpa.poses.table import write_landmarks_table
+from wpa.progress import Progress
+from wpa.recognition.dataset import ExtractionProgress
 
 
 def wpa(*args) -> subprocess.CompletedProcess:

@@ -13,11 +13,11 @@ import pytest
 
 from tests.support.data import REPO, SQUAT_CLIP
 from tests.support.media import write_video
-from wpa.recognition.manifest import CACHE_SUBDIR, read_cached_dataset
-from wpa.poses.extraction import extract_clip
-from wpa.poses.extract import extract_pose
-from wpa.poses.sequence import PoseOptions
 from wpa.poses.cache import pose_from_arrays
+from wpa.poses.extract import extract_pose
+from wpa.poses.extraction import extract_clip
+from wpa.poses.sequence import PoseOptions
+from wpa.recognition.manifest import CACHE_SUBDIR, read_cached_dataset
 
 pytest.importorskip("ray", reason="Ray is in requirements-dev.txt")
 

@@ -12,13 +12,13 @@ from torch import nn
 
 from tests.support.cli import wpa
 from tests.support.poses import random_pose
-from wpa.recognition.countix import load_countix_clips, pose_from_box_array
-from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
+from wpa.paths import DEFAULT_MODEL_DIR
+from wpa.poses.clip import Clip
+from wpa.poses.table import WORLD_COLUMNS, write_landmarks_table
+from wpa.recognition.countix import load_countix_clips, pose_from_box_array
 from wpa.recognition.features import FEATURE_SETS, box_stretched, compute_features
 from wpa.recognition.model import load_model
-from wpa.paths import DEFAULT_MODEL_DIR
-from wpa.poses.table import WORLD_COLUMNS, write_landmarks_table
 from wpa.recognition.train import check_clips, row_losses, train_model
 from wpa.recognition.train_config import TrainConfig
 from wpa.recognition.training_rows import OTHER, training_rows

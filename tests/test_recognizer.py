@@ -19,6 +19,7 @@ from tests.support.data import rep_count_clips
 from tests.support.models import make_model
 from tests.support.poses import random_pose
 from wpa.media.annotate import caption_timeline
+from wpa.media.video import probe_video
 from wpa.movement.reps import reps_text
 from wpa.paths import DEFAULT_MODEL_DIR
 from wpa.poses.cache import PoseCache
@@ -28,7 +29,6 @@ from wpa.recognition.inference import NO_PERSON, InferenceConfig
 from wpa.recognition.model import load_model
 from wpa.recognition.recognizer import FrameReading, Recognizer
 from wpa.serving.analysis import VideoAnalysis
-from wpa.media.video import probe_video
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ import pytest
 from tests.support.rep_data import (CountedClips, Video, clip_poses, join_poses, read_counts, videos_of)
 from tests.support.data import SHARED_DATA
 from tests.support.movement import FPS, feed, phase_of, sequence, skeleton
-from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 from wpa.movement.reps import RepCounter, count_repetitions
+from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 
 # The real clips' test: the share of them that must be counted within ±1 (the issue's target for
 # the whole development set is 0.9; this floor is below it, above the plain counter's level).

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.data import REPO, rep_count_clips
-from wpa.serving.analysis import analyze_video
-from wpa.recognition.model import load_model
 from wpa.paths import DEFAULT_MODEL_DIR
+from wpa.recognition.model import load_model
+from wpa.serving.analysis import analyze_video
 
 WITHIN_ONE_SHARE = 0.9  # issue 22's bar for real clips
 

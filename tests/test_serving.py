@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from wpa.serving.access import password_matches, sign_in_token
-from wpa.errors import SettingsError
-from wpa.settings import ServingSettings, read_settings
-from wpa.serving.turn import _address, browser_configuration, check_relay, ice_servers, make_credentials
 from tests.support.servers import free_port
+from wpa.errors import SettingsError
+from wpa.serving.access import password_matches, sign_in_token
+from wpa.serving.turn import _address, browser_configuration, check_relay, ice_servers, make_credentials
+from wpa.settings import ServingSettings, read_settings
 
 
 def test_no_settings_is_local_use_open_and_direct():

@@ -55,19 +55,26 @@ def test_only_the_settings_module_reads_the_environment():
 
 
 def test_importing_every_wpa_module_does_no_work():
-    """In a fresh interpreter: no thread started, torch's thread count untouched, by importing all
-    of wpa (entry points' __main__ aside: running them is their job)."""
-    script = ("import importlib, json, pkgutil, threading, torch\n"
+    """In a fresh interpreter: no thread or process started, torch's thread count untouched, by
+    importing all of wpa (entry points' __main__ aside: running them is their job). The app makes
+    its services (the worker pool, the upload queue, the job board) once, in app.shared."""
+    script = ("import importlib, json, os, pkgutil, threading, torch\n"
               "before = torch.get_num_threads()\n"
               "import wpa\n"
               "names = [m.name for m in pkgutil.walk_packages(wpa.__path__, 'wpa.') if not m.name.endswith('__main__')]\n"
               "for name in names: importlib.import_module(name)\n"
-              "print(json.dumps([len(names), [t.name for t in threading.enumerate()], before, torch.get_num_threads()]))\n")
+              "try:\n"
+              "    os.waitpid(-1, os.WNOHANG)\n"
+              "    children = True\n"
+              "except ChildProcessError:\n"
+              "    children = False\n"
+              "print(json.dumps([len(names), [t.name for t in threading.enumerate()], before, torch.get_num_threads(),\n"
+              "                  children]))\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    modules, threads, before, after = json.loads(done.stdout)
+    modules, threads, before, after, children = json.loads(done.stdout)
     assert modules > 50  # every module was imported, not a few
-    assert threads == ["MainThread"] and after == before > 0
+    assert threads == ["MainThread"] and after == before > 0 and not children
 
 
 def test_the_cli_stops_on_a_bad_setting_with_the_message():

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from tests.support.poses import random_pose
-from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
-from wpa.recognition.features import compute_features
+from wpa.poses.clip import Clip
 from wpa.poses.sequence import mirror_pose
 from wpa.recognition.augment import AugmentConfig
+from wpa.recognition.features import compute_features
 from wpa.recognition.train import check_clips, cross_validate, fold_of_each_clip, split_by_group, train_model
 from wpa.recognition.train_config import TrainConfig
 from wpa.recognition.training_rows import balancing_weights as _balancing_weights, training_rows as _training_rows

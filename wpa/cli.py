@@ -22,28 +22,28 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from wpa.recognition.augment import AugmentConfig
 from wpa.cli_text import evaluation_text, prediction_text
-from wpa.recognition.dataset import ExtractionProgress, extract_dataset
-from wpa.recognition.folders import is_clip_list, scan_clip_list, scan_dataset, with_groups
-from wpa.recognition.manifest import CACHE_SUBDIR, write_manifest
-from wpa.recognition.sources import load_clips
 from wpa.errors import SettingsError, WpaError
-from wpa.poses.extraction import ExtractionEngine, engine_for
-from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
+from wpa.media.video import probe_video
 from wpa.movement.form.cli import add_form_commands
 from wpa.movement.form.feedback import form_record, form_references
-from wpa.recognition.inference import InferenceConfig, clip_warnings
-from wpa.recognition.recognizer import Recognizer
-from wpa.poses.extract import extract_pose
-from wpa.recognition.model import load_model, save_model
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
+from wpa.poses.extract import extract_pose
+from wpa.poses.extraction import ExtractionEngine, engine_for
 from wpa.poses.sequence import PoseOptions
-from wpa.progress import Progress
 from wpa.poses.table import ASSUMED_FPS, read_landmarks_csv, write_landmarks_table
+from wpa.progress import Progress
+from wpa.recognition.augment import AugmentConfig
+from wpa.recognition.dataset import ExtractionProgress, extract_dataset
+from wpa.recognition.features import DEFAULT_FEATURE_SET, FEATURE_SETS
+from wpa.recognition.folders import is_clip_list, scan_clip_list, scan_dataset, with_groups
+from wpa.recognition.inference import InferenceConfig, clip_warnings
+from wpa.recognition.manifest import CACHE_SUBDIR, write_manifest
+from wpa.recognition.model import load_model, save_model
+from wpa.recognition.recognizer import Recognizer
+from wpa.recognition.sources import load_clips
 from wpa.recognition.train import EpochReport, calibrate, cross_validate, evaluate_model, train_model
 from wpa.recognition.train_config import BALANCING, TrainConfig
-from wpa.media.video import probe_video
 from wpa.settings import current
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from wpa.movement.reps import reps_text
 from wpa.recognition.inference import NO_PERSON
 from wpa.recognition.metrics import Evaluation
-from wpa.movement.reps import reps_text
 
 
 def evaluation_text(evaluation: Evaluation, title: str) -> str:

@@ -25,9 +25,9 @@ from tests.support.data import SQUAT_CLIP
 from tests.support.media import without_frame_data, write_video
 from tests.support.models import make_model
 from tests.support.poses import random_pose
-from wpa.recognition.model import save_model
-from wpa.poses.table import ORIGINAL_COLUMNS
 from wpa.media.video import read_frames
+from wpa.poses.table import ORIGINAL_COLUMNS
+from wpa.recognition.model import save_model
 
 LANDSCAPE_CLIP = "push_up/krishnawin__FitCenter__push-up_1.mp4"
 

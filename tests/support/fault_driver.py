@@ -23,8 +23,8 @@ import sys
 
 import torch
 
-import wpa.files
 from wpa import cli
+import wpa.files
 from wpa.serving.store import set_active_model
 
 

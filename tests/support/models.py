@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from tests.support.poses import random_pose
-from wpa.recognition.features import DEFAULT_FEATURE_SET, compute_features, feature_dim
 from wpa.recognition.card import ModelCard, Scores, TrainingData
+from wpa.recognition.features import DEFAULT_FEATURE_SET, compute_features, feature_dim
 from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler
 
 LABELS = ("plank", "push_up", "squat")

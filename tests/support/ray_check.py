@@ -21,10 +21,10 @@ from pathlib import Path
 from tests.support.data import REPO
 from tests.support.namespace import bring_up_loopback
 from tests.support.ray_cluster import LocalRayCluster, ray_task_processes
-from wpa.recognition.dataset import extract_dataset
-from wpa.recognition.folders import scan_dataset
 from wpa.errors import Cancelled
 from wpa.poses.extraction import RayEngine
+from wpa.recognition.dataset import extract_dataset
+from wpa.recognition.folders import scan_dataset
 
 TASK = "extract_clip"  # the Ray task's name (wpa.poses.extraction.extract_clip)
 

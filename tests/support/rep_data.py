@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from wpa.poses.clip import ClipRef
-from wpa.recognition.dataset import extract_dataset
 from wpa.paths import POSE_CACHE_DIR, REPO_DIR
-from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
 from wpa.poses.cache import PoseCache
+from wpa.poses.clip import ClipRef
+from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
+from wpa.recognition.dataset import extract_dataset
 
 SHARED_DIR = REPO_DIR.parent / "shared"
 COUNTIX_DIR = SHARED_DIR / "data" / "reps" / "countix-fitness"

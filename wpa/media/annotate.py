@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 
 from wpa.media.colors import color_for, rgb
-from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
-from wpa.poses.sequence import POSE_CONNECTIONS, PoseSequence
-from wpa.movement.reps import reps_text
 from wpa.media.video import read_frames
+from wpa.movement.reps import reps_text
+from wpa.poses.sequence import POSE_CONNECTIONS, PoseSequence
+from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
 
 RENDER_MAX_SIDE = 720  # the annotated video is for watching in a page, not for archiving
 MIN_VISIBILITY = 0.3  # landmarks MediaPipe is this unsure of are not drawn

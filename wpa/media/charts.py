@@ -12,9 +12,9 @@ from plotly.subplots import make_subplots
 from wpa.media.colors import NO_PERSON_COLOR, UNKNOWN_COLOR, color_for, rgb
 from wpa.movement.form.feedback import worst_repetitions
 from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
-from wpa.serving.live import LiveReading
 from wpa.recognition.metrics import Evaluation
 from wpa.recognition.train import EpochReport
+from wpa.serving.live import LiveReading
 
 
 def timeline_figure(prediction: ClipPrediction, min_confidence: float, form: tuple = ()) -> go.Figure:

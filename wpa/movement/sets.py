@@ -14,8 +14,8 @@ from datetime import datetime
 
 import numpy as np
 
-from wpa.recognition.inference import NO_PERSON, UNKNOWN
 from wpa.movement.reps import RepCounter
+from wpa.recognition.inference import NO_PERSON, UNKNOWN
 
 # A label must hold this long, on every frame, before it starts a set or ends the one running: the
 # smoothed classifier still flickers for a few frames where one movement looks like another.

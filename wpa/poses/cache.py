@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from wpa.serving.disk import mark_used
 from wpa.files import written_atomically
 from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
+from wpa.serving.disk import mark_used
 
 # Bump when extraction changes what it stores, so old cache entries are not reused.
 EXTRACTOR_VERSION = 1

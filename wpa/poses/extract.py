@@ -15,10 +15,10 @@ import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import vision
 
+from wpa.media.video import VideoInfo, probe_video, read_ahead, read_frames
 from wpa.poses.estimator import PoseEstimator, create_landmarker, native_logs_silenced
 from wpa.poses.sequence import PoseOptions, PoseSequence
 from wpa.poses.track import PoseTrack
-from wpa.media.video import VideoInfo, probe_video, read_ahead, read_frames
 
 
 def extract_pose(video_path: str | Path, options: PoseOptions | None = None,

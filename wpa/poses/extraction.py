@@ -28,9 +28,9 @@ import numpy as np
 
 from wpa.errors import Cancelled, DatasetError, WpaError
 from wpa.files import written_atomically
+from wpa.poses.cache import PoseCache, pose_from_arrays, pose_to_arrays
 from wpa.poses.extract import extract_pose
 from wpa.poses.sequence import PoseOptions, PoseSequence
-from wpa.poses.cache import PoseCache, pose_from_arrays, pose_to_arrays
 from wpa.workers.budget import CpuBudget, cores
 from wpa.workers.pool import WorkerPool
 from wpa.workers.protocol import DONE, Task

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
+from wpa.poses.clip import Clip
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence, mirror_pose
 from wpa.poses.table import ASSUMED_FPS, read_landmarks_csv
 

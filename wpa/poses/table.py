@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
+from wpa.poses.clip import Clip
 from wpa.poses.sequence import LANDMARK_NAMES, NUM_LANDMARKS, PoseSequence
 
 ORIGINAL_COLUMNS = tuple(f"{axis}{i}" for axis in "xyz" for i in range(NUM_LANDMARKS))

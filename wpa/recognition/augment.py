@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wpa.recognition.features import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 from wpa.poses.sequence import PoseSequence
+from wpa.recognition.features import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 
 # Bone groups that `scale_limbs` lengthens or shortens: (start, end, joints that move with the
 # end: the end itself and everything further down the chain). Proximal groups come first.

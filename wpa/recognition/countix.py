@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
+from wpa.poses.clip import Clip
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 
 ASSUMED_FPS = 30.0

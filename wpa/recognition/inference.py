@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from wpa.poses.sequence import PoseSequence
 from wpa.movement.reps import RepConfig, Repetition, count_repetitions
+from wpa.poses.sequence import PoseSequence
 
 UNKNOWN = "unknown"
 NO_PERSON = "no_person"

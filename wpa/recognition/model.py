@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from wpa.errors import ModelError
-from wpa.recognition.card import ModelCard
-from wpa.recognition.features import FEATURE_SETS, compute_features, feature_dim
 from wpa.files import replace_directory, staging_directory
 from wpa.poses.sequence import PoseSequence, mirror_pose
+from wpa.recognition.card import ModelCard
+from wpa.recognition.features import FEATURE_SETS, compute_features, feature_dim
 
 MODEL_FORMAT = "wpa-exercise-model"
 # Below this clip-mean probability of its best class a clip is "unknown", for models saved before

@@ -24,13 +24,13 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold
 from torch import nn
 
-from wpa.poses.clip import Clip
-from wpa.recognition.preview import class_problems
 from wpa.errors import DatasetError
-from wpa.recognition.recognizer import Recognizer
-from wpa.recognition.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
+from wpa.poses.clip import Clip
 from wpa.recognition.card import Calibration, ModelCard, TrainingData
+from wpa.recognition.metrics import Evaluation, HeldOut, calibrate_unknown_threshold, evaluate_probabilities
 from wpa.recognition.model import ExerciseMLP, ExerciseModel, ModelConfig, Scaler, use_one_thread
+from wpa.recognition.preview import class_problems
+from wpa.recognition.recognizer import Recognizer
 from wpa.recognition.train_config import TrainConfig
 from wpa.recognition.training_rows import OTHER, training_rows, validation_views
 

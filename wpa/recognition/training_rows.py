@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from wpa.recognition.augment import augmented_copies
 from wpa.poses.clip import Clip
+from wpa.poses.sequence import PoseSequence, mirror_pose
+from wpa.recognition.augment import augmented_copies
 from wpa.recognition.features import box_stretched, compute_features
 from wpa.recognition.model import Scaler
 from wpa.recognition.train_config import TrainConfig
-from wpa.poses.sequence import PoseSequence, mirror_pose
 
 
 OTHER = -1  # the target of a frame of an exercise the model must not name

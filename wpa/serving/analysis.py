@@ -18,15 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wpa.media.video import VideoInfo, probe_video
 from wpa.movement.form.feedback import Reference, form_json, rep_at, segment_forms, worst_repetitions
 from wpa.movement.form.units import ClipForm
-from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, clip_warnings, readable
-from wpa.recognition.model import ExerciseModel
+from wpa.movement.reps import reps_text
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.poses.sequence import PoseOptions, PoseSequence
+from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, InferenceConfig, clip_warnings, readable
+from wpa.recognition.model import ExerciseModel
 from wpa.serving.processing import AnalysisProgress, ClipFiles, locate_files, make_files
-from wpa.movement.reps import reps_text
-from wpa.media.video import VideoInfo, probe_video
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from wpa.serving import disk
+from wpa.media.video import VideoInfo, probe_video
+from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.recognition.inference import InferenceConfig
 from wpa.recognition.model import ExerciseModel
-from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
+from wpa.serving import disk
 from wpa.serving.processing import AnalysisProgress, ClipFiles, locate_files, pose_models_wanted
-from wpa.media.video import VideoInfo, probe_video
 from wpa.workers import protocol
 from wpa.workers.pool import Run, WorkerPool
 

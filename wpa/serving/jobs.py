@@ -21,22 +21,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from wpa.background import Background
-from wpa.serving import disk
-from wpa.poses.clip import Clip
-from wpa.recognition.dataset import ExtractionProgress, extract_dataset
-from wpa.recognition.folders import scan_dataset
 from wpa.errors import Cancelled, DatasetError, WpaError
-from wpa.poses.extraction import ExtractionEngine, engine_for
 from wpa.movement.form.profile import FormProfile
 from wpa.movement.form.references import fit_references
+from wpa.paths import POSE_CACHE_DIR
+from wpa.poses.clip import Clip
+from wpa.poses.extraction import ExtractionEngine, engine_for
+from wpa.poses.table import read_landmarks_csv
+from wpa.recognition.dataset import ExtractionProgress, extract_dataset
+from wpa.recognition.folders import scan_dataset
 from wpa.recognition.metrics import Evaluation
 from wpa.recognition.model import ExerciseModel
-from wpa.paths import POSE_CACHE_DIR
-from wpa.workers.pool import WorkerPool
-from wpa.workers.priority import BACKGROUND_NICENESS, lower_this_thread
-from wpa.poses.table import read_landmarks_csv
 from wpa.recognition.train import EpochReport, TrainingResult, evaluate_model, train_model
 from wpa.recognition.train_config import TrainConfig
+from wpa.serving import disk
+from wpa.workers.pool import WorkerPool
+from wpa.workers.priority import BACKGROUND_NICENESS, lower_this_thread
 
 
 @dataclass(frozen=True)

@@ -31,15 +31,15 @@ import numpy as np
 
 from wpa.media.annotate import draw_caption, draw_skeleton
 from wpa.media.colors import color_for, rgb
+from wpa.media.video import to_upright_rgb
 from wpa.movement.form.live import LiveForm, draw_cue
+from wpa.movement.reps import reps_text
+from wpa.movement.sets import SetTracker, WorkoutSet
+from wpa.poses.estimator import PoseEstimator
+from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
 from wpa.recognition.inference import NO_PERSON, UNKNOWN, InferenceConfig, readable
 from wpa.recognition.model import ExerciseModel
 from wpa.recognition.recognizer import FrameReading, Recognizer
-from wpa.poses.estimator import PoseEstimator
-from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
-from wpa.movement.reps import reps_text
-from wpa.movement.sets import SetTracker, WorkoutSet
-from wpa.media.video import to_upright_rgb
 from wpa.workers.priority import hand_the_interpreter_over_often
 
 log = logging.getLogger(__name__)

@@ -21,20 +21,20 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from wpa.media.annotate import RENDER_MAX_SIDE, render_annotated_video
 from wpa.errors import WpaError
 from wpa.files import written_atomically
+from wpa.media.annotate import RENDER_MAX_SIDE, render_annotated_video
+from wpa.media.video import VideoInfo
+from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
+from wpa.poses.cache import PoseCache
+from wpa.poses.extract import extract_pose
+from wpa.poses.sequence import PoseOptions, PoseSequence
 from wpa.recognition.inference import ClipPrediction, InferenceConfig
+from wpa.recognition.model import ExerciseModel
 from wpa.recognition.recognizer import Recognizer
 from wpa.recognition.saved_prediction import load_prediction, save_prediction
 from wpa.serving.memory import hand_back_freed_memory
-from wpa.recognition.model import ExerciseModel
-from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
-from wpa.poses.extract import extract_pose
-from wpa.poses.sequence import PoseOptions, PoseSequence
-from wpa.poses.cache import PoseCache
 from wpa.workers.budget import cores
-from wpa.media.video import VideoInfo
 
 # Clips at least this long are split among one pose model per core. Measured with
 # benchmarks/pipeline.py while the video was drawn during the pose pass (9 s clips were slower

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from wpa.poses.clip import Clip
 from wpa.errors import DatasetError
+from wpa.poses.clip import Clip
 from wpa.poses.layouts import (LAYOUTS, clip_label_from_path, exercise_correction_clips, mediapipe17_clip,
                               openpose18_clip, openpose18_table_clips)
 from wpa.movement.form.profile import FormProfile

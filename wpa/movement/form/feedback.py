@@ -17,9 +17,9 @@ from wpa.movement.form.profile import FormProfile
 from wpa.movement.form.references import (REFERENCES_FILE, USER_FORM_DIR, load_references, model_labels, load_user_profile, save_user_profile,
                                  user_profile_path)
 from wpa.movement.form.units import ClipForm, RepForm, form_units, judge_pose
+from wpa.poses.sequence import PoseSequence
 from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, Segment
 from wpa.recognition.model import METADATA_FILE
-from wpa.poses.sequence import PoseSequence
 
 WORST_SHARE = 0.2  # the worst fifth of a clip's repetitions (at least one) are marked...
 MARK_SCORE = 3.0  # ...when they lie at least this far out, or carry a cue

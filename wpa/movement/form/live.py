@@ -16,8 +16,8 @@ import numpy as np
 
 from wpa.movement.form.feedback import Reference
 from wpa.movement.form.units import RepForm, form_units, judge_units
-from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 from wpa.movement.reps import Repetition
+from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 
 SHOW_S = 4.0  # a cue stays on screen this long after its repetition is counted
 KEEP_S = 30.0  # frames kept: the longest repetition judged

@@ -15,12 +15,12 @@ import re
 import sys
 from pathlib import Path
 
-from wpa.poses.clip import Clip
-from wpa.recognition.sources import load_clips
 from wpa.movement.form.profile import FormError, FormProfile
 from wpa.movement.form.units import fit_profile
-from wpa.recognition.model import METADATA_FILE, read_model_card
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR
+from wpa.poses.clip import Clip
+from wpa.recognition.model import METADATA_FILE, read_model_card
+from wpa.recognition.sources import load_clips
 
 REFERENCES_FILE = "form.json"
 REFERENCES_VERSION = 1

@@ -11,8 +11,8 @@ import numpy as np
 from wpa.movement.form.cues import Cue, unit_cues
 from wpa.movement.form.measures import MEASURES, frame_measures, unit_measures, visible_points, world_points
 from wpa.movement.form.profile import FormProfile
-from wpa.poses.sequence import PoseSequence
 from wpa.movement.reps import Repetition, count_repetitions
+from wpa.poses.sequence import PoseSequence
 
 WINDOW_S = 3.0  # a hold is judged in windows this long
 MIN_FRAMES = 1  # a unit needs at least this many frames with a person

@@ -7,12 +7,12 @@ import math
 
 import numpy as np
 
-from wpa.poses.sequence import PoseSequence
-from wpa.movement.reps.movement import PoseSignal, analytic_signal, gaussian_smooth, moving_average, pose_signal, true_runs
 from wpa.movement.reps.adapt import adapt
+from wpa.movement.reps.movement import PoseSignal, analytic_signal, gaussian_smooth, moving_average, pose_signal, true_runs
 from wpa.movement.reps.periods import choose, exercise_stretch, periodic_components
 from wpa.movement.reps.plain import plain_peaks_of
 from wpa.movement.reps.records import NO_REPETITIONS, RepConfig, RepCount, Repetition
+from wpa.poses.sequence import PoseSequence
 
 _MIN_AMPLITUDE = 0.05  # torso lengths: a movement smaller than this (about 2–3 cm) is not a repetition
 

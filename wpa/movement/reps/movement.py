@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wpa.poses.sequence import NUM_LANDMARKS
 from wpa.movement.reps.records import RepConfig
+from wpa.poses.sequence import NUM_LANDMARKS
 
 # nose, left/right shoulder, elbow, wrist, hip, knee, ankle: the hands', face's and feet's other
 # landmarks only add MediaPipe's jitter to the same movements.

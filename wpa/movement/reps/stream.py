@@ -7,10 +7,10 @@ from collections import deque
 
 import numpy as np
 
-from wpa.poses.sequence import NUM_LANDMARKS
 from wpa.movement.reps.counter import count_landmarks
 from wpa.movement.reps.movement import BODY
 from wpa.movement.reps.records import RepConfig, Repetition
+from wpa.poses.sequence import NUM_LANDMARKS
 
 _STREAM_MIN_WINDOW_S = 4.0  # the streaming counter counts nothing before it has seen this much
 _STREAM_SETTLE_PERIODS = 0.25  # ... counts a repetition once this many periods have passed since its end
