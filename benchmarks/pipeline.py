@@ -274,7 +274,7 @@ def main() -> None:
         print(f"  1 process   {one.fps:6.1f} frames/s ({one.seconds:.0f} s)")
         print(f"  2 processes {two.fps:6.1f} frames/s ({two.seconds:.0f} s)   {two.fps / one.fps:.2f}x   (target >= 1.7)")
 
-        timings = time_callback(LIVE_CLIP, (640, 480), 300)
+        timings, _, _ = time_callback(LIVE_CLIP, (640, 480), 300)
         print(f"\nlive callback at 640x480: median {statistics.median(timings):.1f} ms, "
               f"p95 {float(np.percentile(timings, 95)):.1f} ms   (target p95 <= 40 ms)")
 

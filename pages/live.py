@@ -3,12 +3,15 @@ back with the skeleton and the exercise drawn on it.
 
 The work is `wpa.serving.live.LiveSession`, one per browser session, kept in st.session_state; its
 `process_frame` runs in streamlit-webrtc's thread and never touches `st`. The panel beside the
-video reads the session's readings, the running repetition count and the sets log in a fragment
-that redraws itself twice a second.
+video reads the session's readings and the running repetition count in a fragment that redraws
+itself twice a second; the last 30 s as a chart and the sets log in one that redraws every
+TIMELINE_EVERY_S. Building a Plotly figure is Python work in the server's process, where the
+streams' frames wait for the interpreter lock behind it (docs/BENCHMARKS.md, "Several live
+streams"), so the chart is not rebuilt more often than a person reads it.
 
-Beyond localhost (`pages/serving.py`, `wpa.serving`): the browser and the server get the same ICE
+Beyond localhost (`app/serving.py`, `wpa.serving`): the browser and the server get the same ICE
 servers, with this session's short-lived TURN credentials; the relay is checked when the page opens,
-and a stream that does not connect says why instead of spinning (`pages/live_connection.py`).
+and a stream that does not connect says why instead of spinning (`app/live_connection.py`).
 """
 
 import streamlit as st
@@ -40,19 +43,29 @@ VIDEO_ATTRS = {"autoPlay": True, "playsInline": True, "muted": True, "controls":
                "style": {"width": "100%", "maxHeight": "480px", "objectFit": "contain", "background": "#111"}}
 
 
+TIMELINE_EVERY_S = 2.0
+
+
 @st.fragment(run_every=0.5)
-def readings_panel(session: LiveSession, labels: tuple[str, ...]) -> None:
-    """The current exercise, its repetitions, the top classes and the last 30 s, from the session's
-    readings; then the sets log."""
+def readings_panel(session: LiveSession) -> None:
+    """The current exercise, its repetitions and the top classes, from the session's readings."""
     latest, stats = session.latest(), session.stats()
     if latest is None:
         st.info("Press **START** and allow the camera. Stand back so your whole body is in the picture.")
     else:
-        current_reading(session, latest, stats, labels)
+        current_reading(latest, stats)
+
+
+@st.fragment(run_every=TIMELINE_EVERY_S)
+def timeline_panel(session: LiveSession, labels: tuple[str, ...]) -> None:
+    """The last 30 s of readings as a chart, then the sets log."""
+    latest = session.latest()
+    if latest is not None:
+        st.plotly_chart(live_timeline_figure(session.history(), labels, latest.time_s), key="live-timeline")
     sets_log(session)
 
 
-def current_reading(session: LiveSession, latest: LiveReading, stats: LiveStats, labels: tuple[str, ...]) -> None:
+def current_reading(latest: LiveReading, stats: LiveStats) -> None:
     exercise, reps = st.columns(2)
     with exercise:
         exercise_metric(latest)
@@ -68,8 +81,6 @@ def current_reading(session: LiveSession, latest: LiveReading, stats: LiveStats,
             st.header(latest.cue, anchor=False)
     for label, probability in latest.top:
         st.progress(min(max(probability, 0.0), 1.0), text=f"{readable(label)} · {probability:.0%}")
-    history = session.history()
-    st.plotly_chart(live_timeline_figure(history, labels, latest.time_s), key="live-timeline")
     st.caption(f"{stats.frames} frames classified · {stats.frames_per_second:.1f} frames/s · "
                f"{stats.median_ms:.0f} ms a frame (95% under {stats.p95_ms:.0f} ms)")
 
@@ -176,4 +187,5 @@ with video:
             "- On a remote server the browser may not reach it directly: a **TURN** relay is needed "
             "(`WPA_TURN_URLS` and `WPA_TURN_SECRET`; `make turn` starts one).")
 with panel:
-    readings_panel(session, model.labels)
+    readings_panel(session)
+    timeline_panel(session, model.labels)

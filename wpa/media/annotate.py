@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from wpa.media.colors import color_for, rgb
-from wpa.media.video import read_frames
+from wpa.media.video import read_ahead, read_frames
 from wpa.movement.reps import reps_text
 from wpa.poses.sequence import POSE_CONNECTIONS, PoseSequence
 from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
@@ -163,8 +163,11 @@ def draw_video(video_path: str | Path, out_path: str | Path,
     whose annotation is None."""
     out_path = Path(out_path)
     writer = None
+    # Decoded in a thread of its own while this one draws and the encoder encodes: after the pose
+    # pass, the clip's cores are free for the three.
+    frames = read_ahead(read_frames(video_path, max_side=max_side, threads=decoder_threads))
     try:
-        for frame in read_frames(video_path, max_side=max_side, threads=decoder_threads):
+        for frame in frames:
             drawn = annotation(frame.index, frame.timestamp_s)
             if drawn is None:
                 break
@@ -178,6 +181,7 @@ def draw_video(video_path: str | Path, out_path: str | Path,
             if progress:
                 progress(frame.index + 1, total)
     finally:
+        frames.close()
         if writer is not None:
             writer.close()
     return out_path
