@@ -43,11 +43,20 @@ model: $(VENV)/.installed
 		--setups "+ Countix, all other exercises" --seeds 0 --save models/default
 	$(MAKE) form-model
 
-# models/pose_landmarker_full.task, rebuilt from the mediapipe==0.10.21 wheel in a separate environment.
+# models/pose_landmarker_full.task, rebuilt from the mediapipe==0.10.21 wheel in a separate environment,
+# and models/pose_landmarker_lite.task (Live's), whose landmark model is in the npm package
+# @mediapipe/pose of the same release (models/README.md).
+POSE_NPM = https://registry.npmjs.org/@mediapipe/pose/-/pose-0.5.1675469404.tgz
+POSE_NPM_8bb349a7b3a3ba699df23be804ddd3b3eab810b50b15406894be257859388a84256 = 8bb349a7b3a3ba699df23be804ddd3b3eab810b50b15406894be257859388a84
 pose-model:
 	$(PYTHON) -m venv .venv-pose-model
 	.venv-pose-model/bin/python -m pip install --quiet mediapipe==0.10.21
 	.venv-pose-model/bin/python scripts/build_pose_model.py --out models/pose_landmarker_full.task
+	curl -sSfL -o .venv-pose-model/pose.tgz $(POSE_NPM)
+	echo "$(POSE_NPM_8bb349a7b3a3ba699df23be804ddd3b3eab810b50b15406894be257859388a84256)  .venv-pose-model/pose.tgz" | sha256sum -c -
+	tar -xzf .venv-pose-model/pose.tgz -C .venv-pose-model package/pose_landmark_lite.tflite
+	.venv-pose-model/bin/python scripts/build_pose_model.py --out models/pose_landmarker_lite.task \
+		--landmarks .venv-pose-model/package/pose_landmark_lite.tflite
 
 clean:
 	rm -rf $(VENV) .venv-pose-model .pytest_cache

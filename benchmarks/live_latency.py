@@ -35,10 +35,13 @@ from wpa.paths import REPO_DIR
 DEFAULT_CLIP = REPO_DIR.parent / "shared" / "data" / "videos" / "squat" / "calimiro-ai__WorkoutTracker__squat_13.mp4"
 BITS = 10  # frame numbers 0..1023; between a white and a black reference block
 BLOCK = 24  # pixels of one block, on a 640 × 480 frame (scaled with the frame)
+# The strip sits in the frame's last rows, right of the frame rate Live writes in the corner and
+# below the band a form cue darkens: both would make it unreadable on the way back.
+BOTTOM_MARGIN = 4
 LOOP_S = 24.0  # the numbered camera video's length (the clip repeated)
 WARM_UP_S = 6.0  # the first seconds after START (pose tracking settling, the encoder adapting) are not measured
 
-READ_FRAMES = """async ({bits, seconds, warmUp}) => {
+READ_FRAMES = """async ({bits, seconds, warmUp, margin}) => {
   const output = document.querySelector("video");
   const recorded = (window.__wpaPeers || []).at(-1);
   const track = recorded.peer.getSenders().map(s => s.track).find(t => t && t.kind === "video");
@@ -50,7 +53,7 @@ READ_FRAMES = """async ({bits, seconds, warmUp}) => {
   const canvas = document.createElement("canvas");
   canvas.width = 640; canvas.height = 480;
   const context = canvas.getContext("2d", {willReadFrequently: true});
-  const block = 24, left = 640 - (bits + 2) * block - 8, top = 480 - block - 40;
+  const block = 24, left = 640 - (bits + 2) * block - 8, top = 480 - block - margin;
   function number(video) {
     context.drawImage(video, 0, 0, 640, 480);
     const strip = context.getImageData(left, top, (bits + 2) * block, block).data;
@@ -91,7 +94,7 @@ READ_FRAMES = """async ({bits, seconds, warmUp}) => {
 def stamp(image: np.ndarray, number: int) -> None:
     """Write `number` into the frame (640 × 480) as BITS blocks between a white and a black one."""
     height, width = image.shape[:2]
-    left, top = width - (BITS + 2) * BLOCK - 8, height - BLOCK - 40
+    left, top = width - (BITS + 2) * BLOCK - 8, height - BLOCK - BOTTOM_MARGIN
     bits = [1] + [(number >> (BITS - 1 - i)) & 1 for i in range(BITS)] + [0]
     for i, bit in enumerate(bits):
         image[top:top + BLOCK, left + i * BLOCK:left + (i + 1) * BLOCK] = 255 if bit else 0
@@ -160,7 +163,8 @@ def measure(args: argparse.Namespace) -> dict:
             page.wait_for_timeout(1000)
             press_start(page)
             frame = next(f for f in page.frames if "streamlit_webrtc" in f.url)
-            log = frame.evaluate(READ_FRAMES, {"bits": BITS, "seconds": args.seconds, "warmUp": WARM_UP_S})
+            log = frame.evaluate(READ_FRAMES, {"bits": BITS, "seconds": args.seconds, "warmUp": WARM_UP_S,
+                                                 "margin": BOTTOM_MARGIN})
             page_rate = page.get_by_text("frames classified").inner_text()
             browser.close()
     finally:

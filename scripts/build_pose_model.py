@@ -1,4 +1,4 @@
-"""Build models/pose_landmarker_full.task from the Apache-2.0 TFLite models in mediapipe==0.10.21.
+"""Build models/pose_landmarker_full.task (and _lite) from Apache-2.0 MediaPipe TFLite models.
 
 MediaPipe's Tasks API wants a `.task` bundle: a zip that holds a pose detector and a landmark
 model, each carrying TFLite metadata that says how to normalise the input image. No PyPI wheel
@@ -14,8 +14,13 @@ the detector takes pixels in [-1, 1] (mean 127.5, std 127.5), the landmark model
 uncompressed, 64-byte aligned and with fixed timestamps into the zip, so the result is
 byte-for-byte reproducible.
 
+The lite landmark model, which Live can run for speed, is in no wheel: `--landmarks` takes it from
+the npm package `@mediapipe/pose@0.5.1675469404` (Apache-2.0), whose `pose_landmark_full.tflite` is
+byte for byte the wheel's, so its `pose_landmark_lite.tflite` is the lite model of the same release.
+
 Run it with `make pose-model`, which creates a separate virtual environment holding
-mediapipe==0.10.21 (it pins numpy<2 and protobuf<5, which the app itself does not want).
+mediapipe==0.10.21 (it pins numpy<2 and protobuf<5, which the app itself does not want), fetches
+that npm package from its registry, checks its checksum and builds both bundles.
 """
 
 from __future__ import annotations
@@ -32,11 +37,11 @@ ALIGNMENT = 64
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MEDIAPIPE_DIR = Path(mediapipe.__file__).parent
 
-# (source inside the wheel, name inside the bundle, normalisation mean, normalisation std)
-BUNDLE_PARTS = (
-    ("modules/pose_detection/pose_detection.tflite", "pose_detector.tflite", 127.5, 127.5),
-    ("modules/pose_landmark/pose_landmark_full.tflite", "pose_landmarks_detector.tflite", 0.0, 255.0),
-)
+DETECTOR = MEDIAPIPE_DIR / "modules/pose_detection/pose_detection.tflite"
+FULL_LANDMARKS = MEDIAPIPE_DIR / "modules/pose_landmark/pose_landmark_full.tflite"
+# The detector takes pixels in [-1, 1], the landmark model pixels in [0, 1]: (mean, std) of each.
+DETECTOR_NORMALISATION = (127.5, 127.5)
+LANDMARKS_NORMALISATION = (0.0, 255.0)
 
 
 def add_metadata(model: bytes, name: str, mean: float, std: float) -> bytes:
@@ -67,12 +72,16 @@ def write_aligned_zip(files: dict[str, bytes], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("models/pose_landmarker_full.task"))
+    parser.add_argument("--landmarks", type=Path, default=FULL_LANDMARKS,
+                        help="the landmark model's .tflite (default: the wheel's full model)")
     args = parser.parse_args()
     if mediapipe.__version__ != "0.10.21":
         raise SystemExit(f"needs mediapipe==0.10.21 (found {mediapipe.__version__}); run `make pose-model`")
-    parts = {}
-    for source, bundled_name, mean, std in BUNDLE_PARTS:
-        parts[bundled_name] = add_metadata((MEDIAPIPE_DIR / source).read_bytes(), bundled_name, mean, std)
+    parts = {
+        "pose_detector.tflite": add_metadata(DETECTOR.read_bytes(), "pose_detector.tflite", *DETECTOR_NORMALISATION),
+        "pose_landmarks_detector.tflite": add_metadata(args.landmarks.read_bytes(), "pose_landmarks_detector.tflite",
+                                                       *LANDMARKS_NORMALISATION),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_aligned_zip(parts, args.out)
     print(f"{args.out}  sha256 {hashlib.sha256(args.out.read_bytes()).hexdigest()}")

@@ -30,7 +30,8 @@ def test_pyproject_dependencies_are_the_pins_of_requirements_txt():
 def _run(command, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     # Nothing of the checkout or of the test run may leak in: no PYTHONPATH, no model overrides.
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "WPA_POSE_MODEL", "WPA_MODEL", "VIRTUAL_ENV")}
+           if k not in ("PYTHONPATH", "PYTHONHOME", "WPA_POSE_MODEL", "WPA_LIVE_POSE_MODEL", "WPA_MODEL",
+                         "VIRTUAL_ENV")}
     result = subprocess.run([str(c) for c in command], cwd=cwd, env={**env, "PIP_NO_INPUT": "1"},
                             capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
@@ -57,7 +58,8 @@ def test_pip_install_in_a_fresh_venv_gives_a_wpa_command(tmp_path):
         shutil.copy2(REPO / name, source / name)
     shutil.copytree(REPO / "wpa", source / "wpa", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (source / "models").mkdir()
-    shutil.copy2(REPO / "models" / "pose_landmarker_full.task", source / "models")
+    for bundle in ("pose_landmarker_full.task", "pose_landmarker_lite.task"):
+        shutil.copy2(REPO / "models" / bundle, source / "models")
     shutil.copytree(REPO / "models" / "default", source / "models" / "default")
 
     _run([python, "-m", "pip", "install", "--no-build-isolation", "--no-index", source], cwd=tmp_path)
@@ -65,6 +67,7 @@ def test_pip_install_in_a_fresh_venv_gives_a_wpa_command(tmp_path):
     assert installed == ["wpa", "wpa-0.1.0.dist-info"]  # the library only: no tests, pages, scripts
     shared_models = venv / "share" / "wpa" / "models"
     assert (shared_models / "pose_landmarker_full.task").is_file()
+    assert (shared_models / "pose_landmarker_lite.task").is_file()
     assert (shared_models / "default" / "model.json").is_file() and (shared_models / "default" / "weights.pt").is_file()
 
     elsewhere = tmp_path / "elsewhere"

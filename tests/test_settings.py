@@ -21,16 +21,19 @@ def test_no_setting_is_the_defaults():
     assert settings.workers.analysis_workers is None and settings.workers.ray_address is None
     assert not settings.logs.native_logs and not settings.serving.uses_turn
     assert settings.paths.pose_model.name == "pose_landmarker_full.task"
+    assert settings.paths.live_pose_model.name == "pose_landmarker_lite.task"
+    assert settings.paths.live_pose_model.is_file()
 
 
 def test_every_variable_lands_in_its_field(tmp_path):
     settings = read_settings({"WPA_MODEL": str(tmp_path / "m"), "WPA_POSE_MODEL": str(tmp_path / "p.task"),
-                              "WPA_CACHE_DIR": str(tmp_path / "c"), "WPA_DATA_DIR": str(tmp_path / "d"),
+                              "WPA_LIVE_POSE_MODEL": str(tmp_path / "l.task"), "WPA_CACHE_DIR": str(tmp_path / "c"), "WPA_DATA_DIR": str(tmp_path / "d"),
                               "WPA_DATA_ROOTS": f"{tmp_path / 'a'}:{tmp_path / 'b'}", "WPA_UPLOADS_GB": "1",
                               "WPA_ANALYSIS_WORKERS": "3", "WPA_RAY_ADDRESS": "auto", "WPA_NATIVE_LOGS": "1"})
     paths = settings.paths
     assert (paths.model_dir, paths.pose_model, paths.data_roots) == (tmp_path / "m", tmp_path / "p.task",
                                                                        (tmp_path / "a", tmp_path / "b"))
+    assert paths.live_pose_model == tmp_path / "l.task"
     assert paths.pose_cache_dir == tmp_path / "c" / "poses" and paths.uploads_dir == tmp_path / "d" / "uploads"
     assert settings.limits.uploads == GB and settings.workers.analysis_workers == 3
     assert settings.workers.ray_address == "auto" and settings.logs.native_logs

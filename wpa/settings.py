@@ -11,6 +11,7 @@ reads the environment.
     variable                         secrets.toml [wpa]          meaning
     WPA_MODEL                                                    the exercise model used when none is chosen
     WPA_POSE_MODEL                                               the MediaPipe PoseLandmarker .task file
+    WPA_LIVE_POSE_MODEL                                          the one Live runs (default: the shipped lite one)
     WPA_CACHE_DIR                                                what can be rebuilt: poses, annotated videos
     WPA_DATA_DIR                                                 what cannot: saved models, uploads, good form
     WPA_DATA_ROOTS                                               folders (':'-separated) the Train page offers
@@ -55,6 +56,9 @@ class PathSettings:
 
     model_dir: Path  # WPA_MODEL
     pose_model: Path  # WPA_POSE_MODEL
+    # WPA_LIVE_POSE_MODEL: Live answers within a camera frame's time on two cores only with the
+    # lite model (docs/BENCHMARKS.md, "Live page"); clips keep the full one.
+    live_pose_model: Path
     cache_dir: Path  # WPA_CACHE_DIR: things that can be rebuilt
     data_dir: Path  # WPA_DATA_DIR: things that cannot
     # WPA_DATA_ROOTS: folders on the server whose datasets the Train page may use; a path typed on
@@ -225,6 +229,7 @@ def read_paths(environ: Mapping[str, str]) -> PathSettings:
     roots = environ.get("WPA_DATA_ROOTS") or str(data_dir / "datasets")
     return PathSettings(model_dir=path("WPA_MODEL", shipped_models_dir() / "default"),
                         pose_model=path("WPA_POSE_MODEL", shipped_models_dir() / "pose_landmarker_full.task"),
+                        live_pose_model=path("WPA_LIVE_POSE_MODEL", shipped_models_dir() / "pose_landmarker_lite.task"),
                         cache_dir=path("WPA_CACHE_DIR", Path.home() / ".cache" / "wpa"), data_dir=data_dir,
                         data_roots=tuple(Path(p) for p in roots.split(os.pathsep) if p))
 

@@ -11,6 +11,7 @@ files (fixtures), and every helper they or benchmarks/ import is here.
 - ray_cluster: a Ray cluster of one or more nodes on this machine
 - browsers: Chromium through Playwright, its fake camera, the Live page's START
 - corpus: bad and odd inputs and what wpa must make of them
-- drivers run in a subprocess by one test each: live_check, relay_check, ray_check, fault_driver
+- drivers run in a subprocess by one test each: live_check, live_count_check, relay_check, ray_check,
+  fault_driver
 - rep_data: the repetition counter's counted videos (the by-eye counts, Countix-Fitness)
 """

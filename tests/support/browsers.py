@@ -57,10 +57,11 @@ def stream_component(page):
     return page.frame_locator('iframe[title*="webrtc_streamer"]')
 
 
-def press_start(page, timeout_s: float = START_TIMEOUT_S) -> int:
+def press_start(page, timeout_s: float = START_TIMEOUT_S, clicked_at: list | None = None) -> int:
     """Click START until frames are classified; return the clicks it took. START is clicked again
     when it bounces back (more often on a busy machine); a stream that shows STOP but has no frame
-    yet is given time, not clicked at."""
+    yet is given time, not clicked at. `clicked_at` gets the time.monotonic() of each click (the
+    fake camera starts its video again at each)."""
     from playwright.sync_api import Error as PlaywrightError
 
     start = stream_component(page).get_by_role("button", name="START")
@@ -75,10 +76,18 @@ def press_start(page, timeout_s: float = START_TIMEOUT_S) -> int:
             page.wait_for_timeout(500)
             continue
         clicks += 1
+        if clicked_at is not None:
+            clicked_at.append(time.monotonic())
         settled = time.monotonic() + START_SETTLE_S  # no second click before the first had time to connect
         while time.monotonic() < settled and not classified.count():
             page.wait_for_timeout(500)
     return clicks
+
+
+def shown_reps(page) -> int:
+    """The running count the Live page shows (its "Reps" metric)."""
+    value = page.locator('[data-testid="stMetric"]').filter(has_text="Reps").locator('[data-testid="stMetricValue"]')
+    return int(value.first.inner_text())
 
 
 def open_upload_page(page, url: str, timeout_ms: float = 60_000) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.support.browsers import launch_chromium, press_start, stream_component
+from tests.support.browsers import launch_chromium, press_start, shown_reps, stream_component
 from tests.support.namespace import bring_up_loopback
 from tests.support.servers import app_log, start_app, stop
 
@@ -42,9 +42,9 @@ def main(y4m: str, home: str, out: str) -> None:
             press_start(page)
             report["seconds_to_first_classified_frame"] = round(time.monotonic() - started, 1)
             page.wait_for_timeout(FIRST_COUNT_S * 1000)
-            report["reps_first"] = _reps(page)
+            report["reps_first"] = shown_reps(page)
             page.wait_for_timeout((SECOND_COUNT_S - FIRST_COUNT_S) * 1000)
-            report["reps_second"] = _reps(page)
+            report["reps_second"] = shown_reps(page)
             stats = page.get_by_text("frames classified").inner_text()
             report["stats_text"] = stats
             report["frames"] = int(re.search(r"(\d+) frames classified", stats).group(1))
@@ -68,12 +68,6 @@ def main(y4m: str, home: str, out: str) -> None:
         stop(process, timeout_s=30)
         report["traceback_in_log"] = "Traceback" in app_log(home_path)
         Path(out).write_text(json.dumps(report, indent=1))
-
-
-def _reps(page) -> int:
-    """The running count the page shows (its "Reps" metric)."""
-    value = page.locator('[data-testid="stMetric"]').filter(has_text="Reps").locator('[data-testid="stMetricValue"]')
-    return int(value.first.inner_text())
 
 
 if __name__ == "__main__":

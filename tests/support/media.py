@@ -96,12 +96,16 @@ def write_y4m(clip: Path, path: Path, size=(640, 480), fps: int = 15) -> Path:
 
 
 def fake_camera_pictures(clip: Path, size=(640, 480), fps: int = 15) -> list[np.ndarray]:
-    """The RGB pictures of `clip` as a camera at `fps` would film them, letterboxed to `size`."""
+    """The RGB pictures of `clip` as a camera at `fps` would film them, letterboxed to `size`: at
+    each of the camera's instants the clip's frame showing then, so the clip plays at its own speed
+    whatever its frame rate (a 10 frames/s GIF's frames are shown more than once)."""
     from wpa.media.video import read_frames
 
     frames = list(read_frames(clip))
-    step = max(1, round(len(frames) / (frames[-1].timestamp_s * fps))) if frames[-1].timestamp_s else 1
-    return [letterbox(frame.rgb, size) for frame in frames[::step]]
+    starts = np.array([frame.timestamp_s for frame in frames])
+    instants = np.arange(0.0, starts[-1] + 1 / fps / 2, 1 / fps) if starts[-1] > 0 else np.zeros(1)
+    shown = np.searchsorted(starts, instants + 1e-6, side="right") - 1
+    return [letterbox(frames[i].rgb, size) for i in np.clip(shown, 0, len(frames) - 1)]
 
 
 def write_y4m_frames(pictures: list[np.ndarray], path: Path, fps: int = 15) -> Path:

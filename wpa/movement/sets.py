@@ -124,22 +124,28 @@ class SetTracker:
             self._start(label, since, aspect_ratio)
         return self.reps
 
-    def stop(self) -> int:
+    def stop(self, settled: list[WorkoutSet] | None = None) -> int:
         """The stream ended: the current set (if any) goes to the log, its last repetition counted
-        (`RepCounter.finish`); the next stream's times start again. Returns that set's count."""
+        (`RepCounter.finish`); the next stream's times start again. Returns that set's count.
+        `settled`: the stream's sets as its frames were counted once it ended (see
+        `wpa.serving.stream_record`), which take the place of those this stream logged."""
         reps = self._end(self._last_s) if self._exercise is not None else 0
+        if settled is not None:
+            self._log[self._stream_first:] = settled
         self._stop_stream()
         return reps
 
     def reset(self) -> None:
         """Clear the log and the current set; counting starts again with the next exercise seen."""
         self._log.clear()
+        self._stream_first = 0
         self._exercise, self._counter, self._candidate = None, None, None
         self._recent.clear()
 
     # --- inside ---------------------------------------------------------------------------
 
     def _stop_stream(self) -> None:
+        self._stream_first = len(self._log)  # where this stream's sets start in the log
         self._exercise: str | None = None
         self._counter: RepCounter | None = None
         self._candidate: tuple[str, float] | None = None  # a label waiting to hold, since when

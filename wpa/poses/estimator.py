@@ -112,7 +112,7 @@ def create_landmarker(options: PoseOptions, mode: vision.RunningMode = vision.Ru
     path = Path(options.model_path)
     if not path.is_file():
         raise PoseModelError(f"Pose model not found at {path}. Point PoseOptions.model_path (or the "
-                             "WPA_POSE_MODEL environment variable) at a PoseLandmarker .task file, "
+                             "WPA_POSE_MODEL, or for Live WPA_LIVE_POSE_MODEL) at a PoseLandmarker .task file, "
                              "or rebuild the shipped one with `make pose-model`.")
     landmarker_options = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(path)),

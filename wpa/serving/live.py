@@ -15,6 +15,8 @@ frame callback never raises: whatever happens, a frame goes back to the browser.
 Repetitions: a `wpa.movement.sets.SetTracker` (one per session, fed from `_classify` under the lock) turns
 the stream of labels and poses into sets, each counted by its own `wpa.movement.reps.RepCounter`, and keeps
 the log of the sets done in the browser session (it outlives STOP and START; `reset_sets` clears it).
+When a stream ends, its sets are settled: its frames' poses (`wpa.serving.stream_record`) are counted
+once more as an uploaded clip of them would be, and those sets replace the ones counted on the go.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from wpa.media.video import to_upright_rgb
 from wpa.movement.form.live import LiveForm, draw_cue
 from wpa.movement.reps import reps_text
 from wpa.movement.sets import SetTracker, WorkoutSet
+from wpa.paths import LIVE_POSE_MODEL
 from wpa.poses.estimator import PoseEstimator
 from wpa.poses.sequence import NUM_LANDMARKS, PoseOptions, PoseSequence
 from wpa.recognition.inference import NO_PERSON, UNKNOWN, InferenceConfig, readable
 from wpa.recognition.model import ExerciseModel
 from wpa.recognition.recognizer import FrameReading, Recognizer
+from wpa.serving.stream_record import StreamRecord, settled_sets
 from wpa.workers.priority import hand_the_interpreter_over_often
 
 log = logging.getLogger(__name__)
@@ -95,7 +99,8 @@ class LiveSession:
         self._sets = SetTracker()
         self._form = LiveForm({})
         self._model, self._settings = model, settings
-        self._pose_options = pose_options or PoseOptions()
+        # The lite pose model by default: the full one cannot keep up with a camera on two cores.
+        self._pose_options = pose_options or PoseOptions(model_path=LIVE_POSE_MODEL)
         self._estimator: PoseEstimator | None = None
         self._streams_ended = 0
         self._stream = Recognizer(model, _inference(settings)).stream()
@@ -133,7 +138,10 @@ class LiveSession:
                 self._estimator.close()
                 self._estimator = None
                 self._streams_ended += 1
-                self._sets.stop()  # the set being done goes to the log now, its last repetition counted
+                # The set being done goes to the log now, its last repetition counted; then the
+                # stream's sets are settled as an upload of its frames would count them.
+                self._sets.stop(settled_sets(self._record, self._stream.recognizer, self._frame_size,
+                                             self._wall_started))
                 stats = self._stats_locked()
                 log.info("live session ended: %d frames classified, %.1f frames/s, median %.1f ms, last label %s",
                          stats.frames, stats.frames_per_second, stats.median_ms,
@@ -149,6 +157,7 @@ class LiveSession:
             if model is not self._model:
                 self._model = model
                 self._sets.stop()  # another model's labels: the set it was counting ends here
+                self._record = StreamRecord()  # and what is settled at the end starts here
             self._stream.use(Recognizer(model, _inference(settings)))  # another model starts afresh
             self._settings = settings
 
@@ -206,6 +215,7 @@ class LiveSession:
         width, height = self._frame_size
         landmarks = None if found is None else found[0]
         self._sets.update(frame.label, landmarks, now, aspect_ratio=width / height, wall_s=self._wall_started + now)
+        self._record.add(now, landmarks, None if found is None else found[1])
         cue = self._form.update(self._sets.exercise, landmarks, now, self._sets.repetitions, width / height,
                                 None if found is None else found[1])
         return LiveReading(now, frame.label, frame.confidence, frame.top, 0.0, set=self._sets.current(), cue=cue)
@@ -262,6 +272,7 @@ class LiveSession:
         self._started = self._clock()
         self._wall_started = time.time()
         self._stream.reset()
+        self._record = StreamRecord()
         self._readings: collections.deque[LiveReading] = collections.deque()
         self._timings: collections.deque[float] = collections.deque(maxlen=300)
         self._frame_times: collections.deque[float] = collections.deque(maxlen=120)
