@@ -20,7 +20,6 @@ from wpa.movement.form.units import fit_profile
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR
 from wpa.poses.clip import Clip
 from wpa.recognition.model import METADATA_FILE, read_model_card
-from wpa.recognition.sources import load_clips
 
 REFERENCES_FILE = "form.json"
 REFERENCES_VERSION = 1
@@ -112,6 +111,9 @@ def add_model_command(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_model(args: argparse.Namespace) -> int:
+    # Imported here: it brings pandas, which a worker judging a clip's form does not need.
+    from wpa.recognition.sources import load_clips
+
     labels = model_labels(args.model)
     if not labels:
         raise FormError(f"{args.model} holds no readable model ({METADATA_FILE}). Give a model folder.")
