@@ -34,11 +34,12 @@ def fit_references(clips: list[Clip], labels: tuple[str, ...] | None = None,
     then lacks its nearest-good-repetition part)."""
     references = {}
     for label in labels or tuple(sorted({clip.label for clip in clips})):
-        poses = [clip.pose for clip in clips if clip.label == label]
-        if poses:
+        of_label = [clip for clip in clips if clip.label == label]
+        if of_label:
             try:
-                references[label] = fit_profile(poses, label=label,
-                                                profile=FormProfile() if keep_units else FormProfile(max_references=0))
+                references[label] = fit_profile([clip.pose for clip in of_label], label=label,
+                                                profile=FormProfile() if keep_units else FormProfile(max_references=0),
+                                                groups=[clip.split_group for clip in of_label])
             except FormError:
                 continue  # no usable repetitions: this class gets no form feedback
     return references
