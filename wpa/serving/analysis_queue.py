@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from wpa.media.video import VideoInfo, probe_video
+from wpa.movement.form.feedback import Reference, references_json
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.recognition.inference import InferenceConfig
 from wpa.recognition.model import ExerciseModel
 from wpa.serving import disk
-from wpa.movement.form.feedback import Reference, references_json
 from wpa.serving.processing import AnalysisProgress, ClipFiles, locate_files, pose_models_wanted
 from wpa.workers import protocol
 from wpa.workers.pool import Run, WorkerPool
@@ -164,8 +164,9 @@ class AnalysisQueue:
                inference: InferenceConfig = InferenceConfig(),
                references: dict[str, Reference] | None = None) -> Ticket:
         """Queue `video` for analysis by the model saved in `model_dir` (`model`, loaded), its form
-        judged against `references` (by exercise), or join the same analysis already waiting or running. The queue takes the file: it is moved into a
-        folder of the queue's own, deleted once analysed.
+        judged against `references` (by exercise), or join the same analysis already waiting or
+        running. The queue takes the file: it is moved into a folder of the queue's own, deleted
+        once analysed.
 
         Raises VideoError at once for a clip that cannot be read (nothing is queued then).
         """
