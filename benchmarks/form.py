@@ -79,7 +79,8 @@ def evaluate(examples: list[Example]) -> dict:
     scores, baseline, right = [], [], []
     for group in dict.fromkeys(e.group for e in examples):
         references = [e for e in examples if e.good and e.group != group]
-        profile = FormProfile().fit(np.stack([u.values for e in references for u in e.units]))
+        profile = FormProfile().fit(np.stack([u.values for e in references for u in e.units]),
+                                    groups=np.array([e.group for e in references for u in e.units]))
         for example in (e for e in examples if e.group == group):
             form = judge_units(profile, example.units)
             scores.append((example.good, form.score))
@@ -132,10 +133,12 @@ def video_false_cues(clip_list: Path, poses: Path | None = None) -> dict[str, tu
         of_label = [c for c in clips if c.label == label]
         cued = total = 0
         for group in dict.fromkeys(c.split_group for c in of_label):
-            references = [u.values for c in of_label if c.split_group != group for u in units[c.clip_id]]
+            references = [(u.values, c.split_group) for c in of_label if c.split_group != group
+                          for u in units[c.clip_id]]
             if len(references) < 3:
                 continue
-            profile = FormProfile().fit(np.stack(references), label=label)
+            profile = FormProfile().fit(np.stack([values for values, _ in references]), label=label,
+                                        groups=np.array([source for _, source in references]))
             for clip in (c for c in of_label if c.split_group == group):
                 form = judge_units(profile, units[clip.clip_id])
                 cued += sum(1 for rep in form.reps if rep.cues)

@@ -33,13 +33,15 @@ MAX_UPLOAD_MB = st.get_option("server.maxUploadSize")
 def analyse(upload, entry: ModelEntry, inference: InferenceConfig) -> VideoAnalysis:
     model = shared_model(entry)
     bar = st.progress(0.0, text="Reading the clip…")
+    references = form_references(entry.path)  # the video's cues and the page's are judged against these
     try:
         # A rerun (new upload, page left) raises in bar.progress, which cancels the clip's analysis.
         with analysed_upload(upload.getbuffer(), upload.name, upload_queue(), model, entry.path, inference,
-                             on_status=lambda status: bar.progress(status.fraction, text=status.text())) as ticket:
+                             on_status=lambda status: bar.progress(status.fraction, text=status.text()),
+                             references=references) as ticket:
             analysis = read_analysis(ticket.files, ticket.info, model_name=entry.name,
                                      video_name=upload.name, reused=not ticket.status().computed,
-                                     references=form_references(entry.path))
+                                     references=references)
             # Kept while this session shows it: the bounded cache never evicts a video being watched.
             st.session_state.video_lease = ticket.lease_video()
         return analysis

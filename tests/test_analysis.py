@@ -13,12 +13,15 @@ import pytest
 from tests.support.data import REPS_CLIP, REP_COUNTS, SQUAT_CLIP
 from tests.support.media import concatenate, write_video
 from tests.support.models import LABELS, make_model
+from tests.support.movement import curl
 from tests.support.poses import random_pose
 from wpa.errors import VideoError
 from wpa.media import annotate
 from wpa.media.annotate import H264Writer, caption_timeline, draw_skeleton, frame_caption
 from wpa.media.charts import probabilities_figure, timeline_figure
 from wpa.media.video import VideoInfo, probe_video
+from wpa.movement.form import fit_profile
+from wpa.movement.form.feedback import Reference
 from wpa.movement.reps import Repetition
 from wpa.paths import DEFAULT_MODEL_DIR
 from wpa.recognition.inference import InferenceConfig, Segment
@@ -186,6 +189,27 @@ def test_the_video_is_drawn_from_the_caption_timeline_of_the_saved_prediction(vi
     monkeypatch.setattr(Recognizer, "predict_proba", model_run)
     again = analyze_video(videos / SQUAT_CLIP, shipped, **caches)
     assert again.reused and again.prediction.segments == analysis.prediction.segments
+
+
+def test_the_videos_cues_are_the_clips_saved_form(videos, shipped, caches, monkeypatch):
+    """The worker judges the clip's form against the references it is given, draws each judged
+    repetition's top cue under the count (`caption_timeline`) and saves the form beside the
+    prediction, which the page reads back as it was; other references make another entry."""
+    # The squats judged against a curl's reference: far from it, every repetition gets a cue.
+    references = {"squat": Reference(fit_profile([curl(seed=s) for s in range(4)]), "yours")}
+    drawn = []
+    monkeypatch.setattr(annotate, "draw_cue", lambda image, text: drawn.append(text))
+    analysis = analyze_video(videos / SQUAT_CLIP, shipped, references=references, **caches)
+    judged = [rep for form in analysis.form if form for rep in form.reps]
+    assert len(judged) == analysis.prediction.reps and all(rep.cues for rep in judged)
+    timeline = caption_timeline(analysis.prediction, analysis.form)
+    assert drawn == [caption.cue for caption in timeline if caption.cue] and drawn
+    assert drawn[0] == judged[0].cues[0].text and len(drawn) < len(analysis.pose)
+    assert analysis.summary()["form"][0]["reference"] == "yours"
+    again = analyze_video(videos / SQUAT_CLIP, shipped, references=references, **caches)
+    assert again.reused and again.form == analysis.form
+    plain = analyze_video(videos / SQUAT_CLIP, shipped, **caches)
+    assert not plain.reused and not any(plain.form) and plain.annotated_video != analysis.annotated_video
 
 
 def test_a_prediction_that_cannot_be_read_is_made_again(videos, shipped, caches):

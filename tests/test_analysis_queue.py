@@ -17,6 +17,9 @@ import pytest
 
 from tests.support.data import REPO, SQUAT_CLIP
 from tests.support.media import write_video
+from tests.support.movement import curl
+from wpa.movement.form import fit_profile
+from wpa.movement.form.feedback import Reference
 from wpa.paths import DEFAULT_MODEL_DIR
 from wpa.recognition.inference import InferenceConfig
 from wpa.recognition.model import load_model
@@ -185,7 +188,9 @@ def test_the_real_worker_analyses_a_clip_at_a_lower_priority(queues, tmp_path, v
     queue.annotated_videos = BoundedFolder(tmp_path / "videos", 1, "Annotated videos")
     copy = tmp_path / "upload.mp4"
     shutil.copy(videos / SQUAT_CLIP, copy)
-    ticket = queue.submit(copy, shipped, DEFAULT_MODEL_DIR)
+    # The squats judged against a curl's reference (far from it: every repetition gets a cue).
+    references = {"squat": Reference(fit_profile([curl(seed=s) for s in range(4)]), "yours")}
+    ticket = queue.submit(copy, shipped, DEFAULT_MODEL_DIR, references=references)
     assert not copy.exists()  # the queue took the file
     wait_for(lambda: ticket.status().state == RUNNING)
     worker = worker_of(ticket)
@@ -195,8 +200,12 @@ def test_the_real_worker_analyses_a_clip_at_a_lower_priority(queues, tmp_path, v
     assert ticket.status().state == RUNNING
     status = ticket.wait(timeout=300)
     assert (status.state, status.computed) == (DONE, True)
-    analysis = read_analysis(ticket.files, ticket.info, model_name="shipped", video_name="upload.mp4", reused=False)
+    analysis = read_analysis(ticket.files, ticket.info, model_name="shipped", video_name="upload.mp4", reused=False,
+                             references=references)
     assert analysis.prediction.label == "squat"
+    # The worker judged the form (the references went to it as JSON) and saved it with the video.
+    judged = [rep for form in analysis.form if form for rep in form.reps]
+    assert len(judged) == analysis.prediction.reps and all(rep.cues for rep in judged)
     assert analysis.annotated_video.stat().st_size > 0
     shown = ticket.lease_video()  # as the page keeps it
     ticket.cancel()
@@ -205,11 +214,11 @@ def test_the_real_worker_analyses_a_clip_at_a_lower_priority(queues, tmp_path, v
     # The video and its prediction are one entry, evicted together.
     assert queue.annotated_videos.evict() == [analysis.annotated_video.parent] and not analysis.annotated_video.exists()
     shutil.copy(videos / SQUAT_CLIP, copy)
-    redrawn = queue.submit(copy, shipped, DEFAULT_MODEL_DIR)  # held: its leases keep the files
+    redrawn = queue.submit(copy, shipped, DEFAULT_MODEL_DIR, references=references)  # held: its leases keep the files
     assert redrawn.wait(timeout=300).state == DONE
     # Asked again: the files are in the caches, nothing runs.
     shutil.copy(videos / SQUAT_CLIP, copy)
-    again = queue.submit(copy, shipped, DEFAULT_MODEL_DIR).status()
+    again = queue.submit(copy, shipped, DEFAULT_MODEL_DIR, references=references).status()
     assert (again.state, again.computed) == (DONE, False)
 
 

@@ -85,6 +85,58 @@ def test_a_profile_refuses_what_it_cannot_use(tmp_path):
         FormProfile.load(tmp_path / "junk.json")
 
 
+def _sources(rng, sources: int, units: int) -> tuple[np.ndarray, np.ndarray]:
+    """Good units of `sources` people or cameras: each source's form a little off the others' (10
+    around 100), its own units alike (within 2)."""
+    offsets = rng.normal(0, 10, (sources, 1, len(MEASURES)))
+    X = (100 + offsets + rng.normal(0, 2, (sources, units, len(MEASURES)))).reshape(-1, len(MEASURES))
+    return X, np.repeat(np.arange(sources).astype(str), units)
+
+
+def _cued_share(profile: FormProfile, X: np.ndarray) -> float:
+    return float((np.abs(profile.deviations(X)).max(axis=1) >= profile.cue_z_).mean())
+
+
+def test_a_reference_that_knows_its_sources_learns_its_cue_threshold_from_held_out_sources():
+    rng = np.random.default_rng(3)
+    X, groups = _sources(rng, 8, 12)
+    new_source, _ = _sources(rng, 6, 12)  # people it has never seen
+    pooled, by_source = FormProfile().fit(X), FormProfile().fit(X, groups=groups)
+    assert by_source.cue_z_ > pooled.cue_z_ and by_source.n_groups_ == 8 and pooled.n_groups_ == 0
+    np.testing.assert_array_equal(by_source.median_, pooled.median_)  # the envelope and score are the same
+    np.testing.assert_array_equal(by_source.score(new_source), pooled.score(new_source))
+    assert _cued_share(by_source, new_source) < _cued_share(pooled, new_source)  # fewer of their good units cued
+
+
+def test_groups_of_one_unit_or_too_few_groups_leave_the_threshold_to_the_units():
+    rng = np.random.default_rng(4)
+    X, groups = _sources(rng, 8, 3)
+    pooled = FormProfile().fit(X).cue_z_
+    assert FormProfile().fit(X, groups=np.arange(len(X))).cue_z_ == pooled  # each unit its own group
+    assert FormProfile().fit(X, groups=np.array(["a", "b"] * 12)).cue_z_ == pooled  # two groups
+    with pytest.raises(FormError, match="one group per unit"):
+        FormProfile().fit(X, groups=groups[:-1])
+
+
+def test_a_profile_from_clips_takes_each_clip_or_its_group_as_a_source():
+    poses = [curl(seed=s) for s in range(6)]
+    assert fit_profile(poses).n_groups_ == 6  # each clip its own source
+    assert fit_profile(poses, groups=["gym a", "gym a", "gym b", "gym b", "gym c", "gym c"]).n_groups_ == 3
+    assert fit_profile(poses[:2]).n_groups_ == 0  # too few sources: the threshold from the units
+
+
+def test_a_profile_of_the_format_before_groups_still_loads(tmp_path):
+    rng = np.random.default_rng(5)
+    X, groups = _sources(rng, 4, 5)
+    saved = FormProfile().fit(X, groups=groups).to_json()
+    assert saved["format_version"] == 3 and saved["groups"] == 4
+    older = {key: value for key, value in saved.items() if key != "groups"} | {"format_version": 2}
+    (tmp_path / "v2.json").write_text(json.dumps(older))
+    loaded = FormProfile.load(tmp_path / "v2.json")
+    assert loaded.n_groups_ == 0 and loaded.cue_z_ == saved["cue_z"]
+    np.testing.assert_allclose(loaded.score(X), FormProfile.from_json(saved).score(X))
+
+
 def test_measures_unseen_in_good_reps_are_ignored_not_fatal():
     good = np.full((10, len(MEASURES)), 50.0) + np.random.default_rng(0).normal(0, 1, (10, len(MEASURES)))
     good[:, 0] = np.nan

@@ -130,3 +130,66 @@ def test_uploads_files_and_tables_carry_form(tmp_path):
     summary = json.loads(analysis.summary_json())
     assert summary["form"][0]["reference"] == "the model's" and len(summary["form"][0]["reps"]) == 3
     assert analysis.form_text().startswith("Furthest from good form: curl rep")
+
+
+# --- the annotated video ------------------------------------------------------------------------
+
+
+def _form_of(*reps):
+    """A ClipForm of repetitions given as (start_s, end_s, cue text or "")."""
+    from wpa.movement.form.cues import Cue
+    from wpa.movement.form.units import ClipForm, RepForm
+    return ClipForm(tuple(RepForm(a, b, 1.0, (Cue("torso lean top", "torso", 5.0, 20.0, cue),) if cue else ())
+                          for a, b, cue in reps), 1.0, ())
+
+
+def test_a_repetitions_cue_shows_under_the_count_for_a_moment_after_it_ends():
+    from wpa.media.annotate import cue_timeline
+    times = np.arange(0, 12, 0.5)
+    forms = (_form_of((0.0, 2.0, "torso leans back"), (2.0, 3.0, "hips higher")),
+             None, _form_of((5.0, 6.0, ""), (7.0, 8.0, "squat shallower")))
+    shown = dict(zip(times.tolist(), cue_timeline(forms, times, show_s=2.0)))
+    assert shown[0.0] == shown[1.5] == ""  # nothing before the first repetition ends
+    assert shown[2.0] == shown[2.5] == "torso leans back"  # from its end...
+    assert shown[3.0] == shown[4.5] == "hips higher"  # ...until the next one's end replaces it
+    assert shown[5.0] == ""  # the next repetition was fine (and clears the last cue)...
+    assert shown[6.0] == shown[6.5] == ""  # ...and a later one with a cue shows it for show_s only
+    assert shown[8.0] == shown[9.5] == "squat shallower" and shown[10.0] == ""
+    assert cue_timeline((), times) == [""] * len(times) == cue_timeline((None,), times)
+
+
+def test_the_caption_carries_the_cue_and_the_cue_is_drawn_under_the_count():
+    from wpa.media.annotate import caption_timeline, draw_caption, draw_cue
+    pose = curl(reps=3)
+    prediction = _prediction(pose, "curl", (Repetition(0.0, 2.0), Repetition(2.0, 4.0)))
+    captions = caption_timeline(prediction, (_form_of((0.0, 2.0, "torso leans back 20° more"), (2.0, 4.0, "")),))
+    assert [c.cue for c in captions[:60]] == [""] * 60 and captions[60].cue == "torso leans back 20° more"
+    assert captions[60].reps == 1 and captions[119].cue == captions[60].cue  # 2 s on...
+    assert captions[120].cue == "" and captions[120].reps == 2  # ...until a repetition without a cue ends
+    image = np.full((480, 640, 3), 200, np.uint8)
+    draw_caption(image, captions[60].text, captions[60].color)
+    band = (image[:, 320] != 200).any(axis=1).nonzero()[0][-1] + 1  # the caption's band ends here
+    draw_cue(image, captions[60].cue)
+    below = image[band:band + 60]
+    assert (below != 200).any() and (image[band + 120:] == 200).all()  # just under the caption, no lower
+
+
+def test_a_clips_form_is_saved_and_read_back_as_it_was(tmp_path):
+    from wpa.movement.form.feedback import Reference, segment_forms
+    from wpa.movement.form.saved import load_forms, save_forms
+    references = {"curl": Reference(fit_profile([curl(seed=s) for s in range(4)]), "the model's")}
+    pose = curl(reps=3, lean_deg=30, seed=41)
+    forms = segment_forms(_prediction(pose, "curl", tuple(Repetition(2.0 * i, 2.0 * i + 2.0) for i in range(3))),
+                          pose, references) + (None,)
+    save_forms(forms, tmp_path / "form.json")
+    assert load_forms(tmp_path / "form.json") == forms and forms[0].reps[2].cues
+    (tmp_path / "form.json").write_text("{not json")
+    assert load_forms(tmp_path / "form.json") is None and load_forms(tmp_path / "absent.json") is None
+
+
+def test_references_travel_to_a_worker_as_json():
+    from wpa.movement.form.feedback import Reference, references_from_json, references_json
+    references = {"curl": Reference(fit_profile([curl(seed=s) for s in range(4)]), "yours")}
+    data = json.loads(json.dumps(references_json(references)))
+    back = references_from_json(data)
+    assert back["curl"].source == "yours" and references_json(back) == data

@@ -66,7 +66,7 @@ class FakeQueue:
     def __init__(self, states: list[str]):
         self.ticket, self.videos = FakeTicket(states), []
 
-    def submit(self, video: Path, model, model_dir, inference):
+    def submit(self, video: Path, model, model_dir, inference, references=None):
         self.videos.append((video, video.read_bytes()))
         return self.ticket
 

@@ -75,6 +75,7 @@ class Worker:
 
     def _analysis(self, args: dict[str, Any], slots: int) -> dict[str, Any]:
         from wpa.media.video import probe_video
+        from wpa.movement.form.feedback import references_from_json
         from wpa.poses.cache import PoseCache
         from wpa.poses.sequence import PoseOptions
         from wpa.recognition.inference import InferenceConfig
@@ -87,7 +88,8 @@ class Worker:
         files = ClipFiles(PoseCache(args["pose_cache"], PoseOptions()), args["pose_key"],
                           Path(args["annotated_video"]))
         computed = make_files(video, probe_video(video), self._model(Path(args["model"])),
-                              InferenceConfig(**args["inference"]), files, progress=self._report, parts=slots)
+                              InferenceConfig(**args["inference"]), files, progress=self._report, parts=slots,
+                              references=references_from_json(args.get("references", {})))
         return {"computed": computed}
 
     def _poses(self, args: dict[str, Any], slots: int) -> dict[str, Any]:

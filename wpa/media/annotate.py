@@ -1,13 +1,15 @@
 """The annotated video: skeleton, current exercise and running repetition count drawn on every
 frame, encoded as an H.264 MP4 (yuv420p, moov atom first) — the one format every browser plays.
 
-It is drawn once the clip is classified and counted: its captions (`caption_timeline`) come from
-the clip's final repetitions, so the count it shows is the one the page, the CSV and the JSON give."""
+It is drawn once the clip is classified, counted and its form judged: its captions
+(`caption_timeline`) come from the clip's final repetitions, so the count it shows is the one the
+page, the CSV and the JSON give, and each judged repetition's top cue shows under the count for a
+moment after it ends (`cue_timeline`), as the page's repetitions table gives it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,13 +17,15 @@ import av
 import cv2
 import numpy as np
 
-from wpa.media.colors import color_for, rgb
+from wpa.media.colors import CUE_COLOR, color_for, rgb
 from wpa.media.video import read_ahead, read_frames
+from wpa.movement.form.units import ClipForm
 from wpa.movement.reps import reps_text
 from wpa.poses.sequence import POSE_CONNECTIONS, PoseSequence
 from wpa.recognition.inference import NO_PERSON, UNKNOWN, ClipPrediction, readable
 
 RENDER_MAX_SIDE = 720  # the annotated video is for watching in a page, not for archiving
+CUE_SHOW_S = 2.0  # a repetition's cue stays under the count this long after it ends (or until the next ends)
 MIN_VISIBILITY = 0.3  # landmarks MediaPipe is this unsure of are not drawn
 LEFT_COLOR, RIGHT_COLOR, MIDDLE_COLOR = (255, 140, 0), (0, 170, 255), (235, 235, 235)
 _LEFT = frozenset({1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31})
@@ -99,6 +103,46 @@ def draw_caption(image: np.ndarray, text: str, color: tuple[int, int, int]) -> N
                 (255, 255, 255), max(1, round(1.5 * scale)), cv2.LINE_AA)
 
 
+def draw_cue(image: np.ndarray, text: str) -> None:
+    """A form cue on a dark band just under the caption's band (`draw_caption`), in place: as
+    large as the caption, on two lines where one would not fit the width (smaller only where two
+    would not either)."""
+    height, width = image.shape[:2]
+    scale = max(0.6, min(width, height) / 500)
+    text = text.replace("°", " deg")  # OpenCV's fonts are ASCII only
+    thickness = max(1, round(1.5 * scale))
+    size, room = 0.9 * scale, width - round(30 * scale)
+    lines = _wrapped(text, size, thickness, room)
+    while len(lines) > 2 and size > 0.3:
+        size *= 0.9
+        lines = _wrapped(text, size, thickness, room)
+    top, line = round(44 * scale), round(44 * size)
+    band = line * len(lines) + round(4 * scale)
+    image[top:top + band] = (image[top:top + band] * 0.35).astype(np.uint8)
+    for number, words in enumerate(lines):
+        cv2.putText(image, words, (round(20 * scale), top + round(line * (number + 0.7))), cv2.FONT_HERSHEY_DUPLEX,
+                    size, CUE_COLOR, thickness, cv2.LINE_AA)
+
+
+def _wrapped(text: str, size: float, thickness: int, width: int) -> list[str]:
+    """`text` broken between words into lines of at most `width` pixels (a word alone may be wider)."""
+    lines: list[str] = []
+    for word in text.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and cv2.getTextSize(joined, cv2.FONT_HERSHEY_DUPLEX, size, thickness)[0][0] <= width:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def text_size_to_fit(text: str, size: float, thickness: int, width: int) -> float:
+    """The font size at most `size` at which `text` fits in `width` pixels (down to 0.3)."""
+    while size > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, size, thickness)[0][0] > width:
+        size *= 0.9
+    return size
+
+
 @dataclass(frozen=True)
 class Caption:
     """What the video says on one frame."""
@@ -106,6 +150,7 @@ class Caption:
     text: str
     color: tuple[int, int, int]
     reps: int  # the running count the text shows (0: none shown)
+    cue: str = ""  # the last judged repetition's top cue, under the count ("" none)
 
 
 def frame_caption(prediction: ClipPrediction, index: int, reps: int = 0) -> Caption:
@@ -124,20 +169,38 @@ def frame_caption(prediction: ClipPrediction, index: int, reps: int = 0) -> Capt
     return Caption(f"{text}  · {reps_text(reps)}" if reps else text, color, reps)
 
 
-def caption_timeline(prediction: ClipPrediction) -> tuple[Caption, ...]:
+def caption_timeline(prediction: ClipPrediction, forms: tuple[ClipForm | None, ...] = ()) -> tuple[Caption, ...]:
     """The caption of every frame of a classified and counted clip, its running count from the
-    clip's own repetitions (`ClipPrediction.reps_done`): what `render_annotated_video` draws."""
+    clip's own repetitions (`ClipPrediction.reps_done`) and the cue of its form (`forms`, one per
+    segment, `cue_timeline`): what `render_annotated_video` draws."""
     done = prediction.reps_done()
-    return tuple(frame_caption(prediction, index, int(done[index])) for index in range(len(done)))
+    cues = cue_timeline(forms, prediction.timestamps_s)
+    return tuple(replace(frame_caption(prediction, index, int(done[index])), cue=cues[index])
+                 for index in range(len(done)))
+
+
+def cue_timeline(forms: tuple[ClipForm | None, ...], timestamps_s: np.ndarray,
+                 show_s: float = CUE_SHOW_S) -> list[str]:
+    """Each frame's cue: the top cue of the last judged repetition (or hold window) that has ended
+    by the frame, for `show_s` after its end; none once the next one has ended (its own cue, or
+    none for a repetition without one, replaces it)."""
+    judged = sorted((rep.end_s, rep.cues[0].text if rep.cues else "") for form in forms if form for rep in form.reps)
+    ends = np.array([end for end, _ in judged])
+    cues = []
+    for time_s in np.asarray(timestamps_s, dtype=np.float64):
+        last = int(np.searchsorted(ends, time_s, side="right")) - 1
+        cues.append(judged[last][1] if last >= 0 and time_s < ends[last] + show_s else "")
+    return cues
 
 
 # What is drawn on one frame: the pose (33, 4) and its caption.
 Annotation = tuple[np.ndarray, Caption]
 
 
-def pose_annotations(pose: PoseSequence, prediction: ClipPrediction) -> Callable[[int, float], Annotation | None]:
+def pose_annotations(pose: PoseSequence, prediction: ClipPrediction,
+                     forms: tuple[ClipForm | None, ...] = ()) -> Callable[[int, float], Annotation | None]:
     """What `draw_video` draws on each frame of a clip: its skeleton and its caption."""
-    captions = caption_timeline(prediction)
+    captions = caption_timeline(prediction, forms)
 
     def annotation(index: int, timestamp_s: float) -> Annotation | None:
         if index >= len(pose):
@@ -148,10 +211,11 @@ def pose_annotations(pose: PoseSequence, prediction: ClipPrediction) -> Callable
 
 def render_annotated_video(video_path: str | Path, pose: PoseSequence, prediction: ClipPrediction,
                            out_path: str | Path, max_side: int = RENDER_MAX_SIDE,
-                           progress: Callable[[int, int], None] | None = None) -> Path:
-    """Decode `video_path` again, draw skeleton, caption and running count (`caption_timeline`) on
-    every frame, write an H.264 MP4."""
-    return draw_video(video_path, out_path, pose_annotations(pose, prediction), len(pose), max_side, progress)
+                           progress: Callable[[int, int], None] | None = None,
+                           forms: tuple[ClipForm | None, ...] = ()) -> Path:
+    """Decode `video_path` again, draw skeleton, caption, running count and form cues
+    (`caption_timeline`; `forms` one per segment of `prediction`) on every frame, write an H.264 MP4."""
+    return draw_video(video_path, out_path, pose_annotations(pose, prediction, forms), len(pose), max_side, progress)
 
 
 def draw_video(video_path: str | Path, out_path: str | Path,
@@ -175,6 +239,8 @@ def draw_video(video_path: str | Path, out_path: str | Path,
             image = frame.rgb.copy()
             draw_skeleton(image, landmarks)
             draw_caption(image, caption.text, caption.color)
+            if caption.cue:
+                draw_cue(image, caption.cue)
             if writer is None:
                 writer = H264Writer(out_path, image.shape[1], image.shape[0])
             writer.write(image, frame.timestamp_s)

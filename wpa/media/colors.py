@@ -9,6 +9,7 @@ PALETTE = (
 )
 UNKNOWN_COLOR = "#9e9e9e"
 NO_PERSON_COLOR = "#d0d0d0"
+CUE_COLOR = (255, 220, 90)  # form cues drawn on video (RGB): amber, read on a dark band
 
 
 def color_for(label: str, labels: tuple[str, ...]) -> str:

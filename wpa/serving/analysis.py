@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from wpa.media.video import VideoInfo, probe_video
-from wpa.movement.form.feedback import Reference, form_json, rep_at, segment_forms, worst_repetitions
+from wpa.movement.form.feedback import Reference, form_json, rep_at, worst_repetitions
 from wpa.movement.form.units import ClipForm
 from wpa.movement.reps import reps_text
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
@@ -210,19 +210,18 @@ def analyze_video(video_path: str | Path, model: ExerciseModel, *, model_name: s
     """
     video_path = Path(video_path)
     info = probe_video(video_path)
-    files = locate_files(video_path, model, inference, pose_options, pose_cache_dir, video_cache_dir)
-    computed = make_files(video_path, info, model, inference, files, pose_options, progress)
+    files = locate_files(video_path, model, inference, pose_options, pose_cache_dir, video_cache_dir, references)
+    computed = make_files(video_path, info, model, inference, files, pose_options, progress, references=references)
     return read_analysis(files, info, model_name=model_name, video_name=video_name or video_path.name,
                          reused=not computed, references=references)
 
 
 def read_analysis(files: ClipFiles, info: VideoInfo, *, model_name: str, video_name: str, reused: bool,
                   references: dict[str, Reference] | None = None) -> VideoAnalysis:
-    """The analysis of a clip whose files `make_files` has made: its poses, prediction and video
-    as they were saved, and form (against `references`, by exercise) judged from them."""
+    """The analysis of a clip whose files `make_files` has made: its poses, prediction, form and
+    video as they were saved (`references`: those its files were located with, by exercise)."""
     pose = files.load_pose()
     prediction = files.load_prediction()
-    references = references or {}
     return VideoAnalysis(video_name=video_name, info=info, pose=pose, prediction=prediction,
                          annotated_video=files.annotated_video, model_name=model_name, reused=reused,
-                         form=segment_forms(prediction, pose, references), references=references)
+                         form=files.load_forms(), references=references or {})

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from wpa.media.video import VideoInfo, probe_video
+from wpa.movement.form.feedback import Reference, references_json
 from wpa.paths import ANNOTATED_CACHE_DIR, POSE_CACHE_DIR
 from wpa.recognition.inference import InferenceConfig
 from wpa.recognition.model import ExerciseModel
@@ -80,9 +81,9 @@ class _Analysis:
     """One clip's analysis in the queue; the queue's lock guards every field."""
 
     def __init__(self, video: Path, spool: Path, model_dir: Path, inference: InferenceConfig, files: ClipFiles,
-                 info: VideoInfo):
+                 info: VideoInfo, references: dict[str, Reference]):
         self.video, self.spool, self.model_dir, self.inference = video, spool, model_dir, inference
-        self.files, self.info = files, info
+        self.files, self.info, self.references = files, info, references
         self.tickets = 0
         self.state = WAITING
         self.progress: AnalysisProgress | None = None
@@ -160,20 +161,23 @@ class AnalysisQueue:
     # --- for the pages ---------------------------------------------------------------------------
 
     def submit(self, video: Path, model: ExerciseModel, model_dir: Path,
-               inference: InferenceConfig = InferenceConfig()) -> Ticket:
-        """Queue `video` for analysis by the model saved in `model_dir` (`model`, loaded), or join
-        the same analysis already waiting or running. The queue takes the file: it is moved into a
-        folder of the queue's own, deleted once analysed.
+               inference: InferenceConfig = InferenceConfig(),
+               references: dict[str, Reference] | None = None) -> Ticket:
+        """Queue `video` for analysis by the model saved in `model_dir` (`model`, loaded), its form
+        judged against `references` (by exercise), or join the same analysis already waiting or
+        running. The queue takes the file: it is moved into a folder of the queue's own, deleted
+        once analysed.
 
         Raises VideoError at once for a clip that cannot be read (nothing is queued then).
         """
         info = probe_video(video)
+        references = references or {}
         files = locate_files(video, model, inference, pose_cache_dir=self.pose_cache_dir,
-                             video_cache_dir=self.video_cache_dir)
+                             video_cache_dir=self.video_cache_dir, references=references)
         spool = Path(tempfile.mkdtemp(prefix="wpa-queued-"))
         moved = spool / f"clip{video.suffix.lower()}"
         shutil.move(video, moved)
-        analysis = _Analysis(moved, spool, Path(model_dir), inference, files, info)
+        analysis = _Analysis(moved, spool, Path(model_dir), inference, files, info, references)
         analysed_before = files.complete  # reads the pose entry: not while pages wait for the lock
         with self._lock:
             same = self._by_key.get(analysis.key)
@@ -288,6 +292,7 @@ class AnalysisQueue:
     def _task(analysis: _Analysis) -> protocol.Task:
         return protocol.Task("analysis", {
             "video": str(analysis.video), "model": str(analysis.model_dir), "inference": asdict(analysis.inference),
+            "references": references_json(analysis.references),
             "pose_cache": str(analysis.files.pose_cache.directory), "pose_key": analysis.files.pose_key,
             "annotated_video": str(analysis.files.annotated_video)}, slots=pose_models_wanted(analysis.info))
 

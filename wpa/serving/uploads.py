@@ -17,6 +17,7 @@ from pathlib import Path
 from wpa.errors import WpaError
 from wpa.files import written_atomically
 from wpa.media.archive import unpack_dataset_zip
+from wpa.movement.form.feedback import Reference
 from wpa.recognition.inference import InferenceConfig
 from wpa.recognition.model import ExerciseModel
 from wpa.serving import disk
@@ -70,7 +71,8 @@ class TrainingUploads:
 @contextlib.contextmanager
 def analysed_upload(data: bytes | memoryview, file_name: str, queue: AnalysisQueue, model: ExerciseModel,
                     model_dir: Path, inference: InferenceConfig,
-                    on_status: Callable[[TicketStatus], None]) -> Iterator[Ticket]:
+                    on_status: Callable[[TicketStatus], None],
+                    references: dict[str, Reference] | None = None) -> Iterator[Ticket]:
     """The ticket of an uploaded clip's finished analysis, for the `with` block; WpaError if it failed.
 
     The clip is written to a temporary folder (only the extension of `file_name` is used: a user's
@@ -84,7 +86,7 @@ def analysed_upload(data: bytes | memoryview, file_name: str, queue: AnalysisQue
     try:
         video = folder / f"upload{Path(file_name).suffix.lower()}"
         video.write_bytes(data)
-        ticket = queue.submit(video, model, model_dir, inference)
+        ticket = queue.submit(video, model, model_dir, inference, references)
         status = ticket.status()
         while not status.finished:
             on_status(status)

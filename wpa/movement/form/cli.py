@@ -62,7 +62,8 @@ def add_form_commands(commands: argparse._SubParsersAction) -> None:
 
 def run_fit(args: argparse.Namespace) -> int:
     clips = _table_clips(args.table, args.label)
-    profile = fit_profile([clip.pose for clip in clips], label=args.label or _common_label(clips))
+    profile = fit_profile([clip.pose for clip in clips], label=args.label or _common_label(clips),
+                          groups=[clip.split_group for clip in clips])
     profile.save(args.out)
     print(f"{len(clips)} clips, {profile.n_units_} repetitions or hold windows -> {args.out}", file=sys.stderr)
     return 0

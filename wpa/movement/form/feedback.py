@@ -34,6 +34,17 @@ class Reference:
     source: str
 
 
+def references_json(references: dict[str, Reference]) -> dict:
+    """`references` as JSON, for a worker process (and as part of an analysis's cache key)."""
+    return {label: {"source": reference.source, "profile": reference.profile.to_json()}
+            for label, reference in sorted(references.items())}
+
+
+def references_from_json(data: dict) -> dict[str, Reference]:
+    """The references `references_json` wrote."""
+    return {label: Reference(FormProfile.from_json(item["profile"]), item["source"]) for label, item in data.items()}
+
+
 def form_references(model_dir: str | Path, user_dir: Path = USER_FORM_DIR) -> dict[str, Reference]:
     """The references of a model's classes: the person's own where marked, else the model's."""
     references = {label: Reference(profile, "the model's") for label, profile in load_references(model_dir).items()}

@@ -14,6 +14,8 @@ from collections import deque
 import cv2
 import numpy as np
 
+from wpa.media.annotate import text_size_to_fit
+from wpa.media.colors import CUE_COLOR
 from wpa.movement.form.feedback import Reference
 from wpa.movement.form.units import RepForm, form_units, judge_units
 from wpa.movement.reps import Repetition
@@ -75,10 +77,9 @@ def draw_cue(image: np.ndarray, text: str) -> None:
     bottom = height - max(30, round(0.07 * height))  # above the frame rate Live writes in the corner
     image[bottom - band:bottom] = (image[bottom - band:bottom] * 0.3).astype(np.uint8)
     text = text.replace("°", " deg")  # OpenCV's fonts are ASCII only
-    size, thickness = 0.8 * scale, max(1, round(1.5 * scale))
-    while size > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, size, thickness)[0][0] > width - 24:
-        size *= 0.9  # long cues shrink to fit the width
-    cv2.putText(image, text, (10, bottom - round(band * 0.32)), cv2.FONT_HERSHEY_DUPLEX, size, (255, 220, 90),
+    thickness = max(1, round(1.5 * scale))
+    size = text_size_to_fit(text, 0.8 * scale, thickness, width - 24)  # long cues shrink to fit the width
+    cv2.putText(image, text, (10, bottom - round(band * 0.32)), cv2.FONT_HERSHEY_DUPLEX, size, CUE_COLOR,
                 thickness, cv2.LINE_AA)
 
 

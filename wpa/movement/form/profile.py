@@ -26,9 +26,12 @@ import numpy as np
 from wpa.errors import WpaError
 from wpa.movement.form.measures import MEASURE_NAMES, MEASURES
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# Versions read: 2 lacks `groups` (its cue threshold was learnt from its own units: 0 groups).
+READABLE_VERSIONS = (2, 3)
 MAD_TO_SD = 1.4826
 COVER = 3.0
+MIN_GROUPS = 3  # fewer groups than this: the cue threshold is learnt from the units themselves
 
 # The smallest spread a measurement is given, whatever its good repetitions showed: differences
 # below these are within what the pose estimate and a person's day-to-day form vary by, so a few
@@ -51,8 +54,9 @@ class FormProfile:
     min_support:  a measurement is used only if at least this many references had it.
     max_references: good units kept for the nearest-neighbour part of the score (evenly chosen).
     cue_share:    a measurement is cued from `cue_z_` spreads out: at least `min_cue_z`, and far
-                  enough that at most this share of the good units themselves would have a cue
-                  (good form varies more between people and cameras than a normal law says).
+                  enough that at most this share of the good units would have a cue (good form
+                  varies more between people and cameras than a normal law says): of the units
+                  of each group held out from the others where `fit` is given groups.
     """
 
     def __init__(self, top_k: int = 6, max_z: float = 12.0, min_support: int = 3, max_references: int = 200,
@@ -64,11 +68,31 @@ class FormProfile:
         self.min_cue_z = min_cue_z
         self.cue_share = cue_share
 
-    def fit(self, X: np.ndarray, label: str = "") -> FormProfile:
-        """Learn from `X` (units, len(MEASURES)) of good units; NaN where a measure was not seen."""
+    def fit(self, X: np.ndarray, label: str = "", groups: np.ndarray | None = None) -> FormProfile:
+        """Learn from `X` (units, len(MEASURES)) of good units; NaN where a measure was not seen.
+
+        `groups` (units,): where each unit comes from (a clip, a person, a camera). With at least
+        MIN_GROUPS of them, most of several units, the cue threshold is learnt from each group's
+        units measured against the envelope of the *other* groups, as a new person's or camera's
+        good form will be: good form varies more between people and cameras than within one."""
         X = _checked(X)
         if len(X) == 0:
             raise FormError("No good repetitions to learn from: the clips had no pose, or were too short.")
+        self.median_, self.scale_, support = self._envelope(X)
+        self.support_ = support.astype(int)
+        self.n_units_ = int(len(X))
+        self.label_ = label
+        keep = np.unique(np.linspace(0, len(X) - 1, min(len(X), self.max_references)).round().astype(int))
+        self.references_ = np.round(X[keep], 3)[:self.max_references]
+        largest = self._held_out_largest(X, groups)
+        self.n_groups_ = 0 if largest is None else len(np.unique(groups))
+        if largest is None:
+            largest = _largest_deviation(X, self.median_, self.scale_, self.max_z)
+        self.cue_z_ = float(max(self.min_cue_z, np.quantile(largest, 1 - self.cue_share)))
+        return self
+
+    def _envelope(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each measurement's median, spread (at least its floor) and support over the units `X`."""
         with np.errstate(all="ignore"):
             support = np.isfinite(X).sum(axis=0)
             used = support >= max(self.min_support, 1)
@@ -81,23 +105,34 @@ class FormProfile:
                 # The good units are good: at least 90% of them lie within COVER spreads, however
                 # few there are (three repetitions give a median absolute deviation of little meaning).
                 spread[j] = max(MAD_TO_SD * np.median(apart), np.quantile(apart, 0.9) / COVER)
-        self.median_ = median
-        self.scale_ = np.maximum(np.nan_to_num(spread), _floors(median))
-        self.support_ = support.astype(int)
-        self.n_units_ = int(len(X))
-        self.label_ = label
-        keep = np.unique(np.linspace(0, len(X) - 1, min(len(X), self.max_references)).round().astype(int))
-        self.references_ = np.round(X[keep], 3)[:self.max_references]
-        largest = np.nanmax(np.abs(np.nan_to_num(self.deviations(X), nan=0.0)), axis=1)
-        self.cue_z_ = float(max(self.min_cue_z, np.quantile(largest, 1 - self.cue_share)))
-        return self
+        return median, np.maximum(np.nan_to_num(spread), _floors(median)), support
+
+    def _held_out_largest(self, X: np.ndarray, groups: np.ndarray | None) -> np.ndarray | None:
+        """Each unit's largest |deviation| from the envelope of the other groups' units (leave one
+        group out); None with fewer than MIN_GROUPS groups, or groups mostly of one unit."""
+        if groups is None:
+            return None
+        groups = np.asarray(groups)
+        if len(groups) != len(X):
+            raise FormError(f"{len(groups)} groups given for {len(X)} units: give one group per unit.")
+        names, sizes = np.unique(groups, return_counts=True)
+        # Groups of one unit each (a clip of one repetition, a stretch of one window) are no sources
+        # whose units vary together: leaving one out leaves one unit out, which says how the
+        # envelope of a few units is estimated rather than how a new person's good form lies.
+        if len(names) < MIN_GROUPS or np.median(sizes) < 2:
+            return None
+        largest = []
+        for name in names:
+            inside = groups == name
+            median, scale, _ = self._envelope(X[~inside])
+            largest.append(_largest_deviation(X[inside], median, scale, self.max_z))
+        return np.concatenate(largest)
 
     def deviations(self, X: np.ndarray) -> np.ndarray:
         """(units, measures) signed deviations in spreads, capped at ±max_z; NaN where unknown."""
         self._check_fitted()
         X = _checked(X)
-        with np.errstate(invalid="ignore"):
-            return np.clip((X - self.median_) / self.scale_, -self.max_z, self.max_z)
+        return _deviations(X, self.median_, self.scale_, self.max_z)
 
     def score(self, X: np.ndarray) -> np.ndarray:
         """(units,) how far each unit lies from good form: the RMS of its `top_k` largest
@@ -135,6 +170,7 @@ class FormProfile:
     def to_json(self) -> dict:
         self._check_fitted()
         return {"format_version": FORMAT_VERSION, "label": self.label_, "units": self.n_units_,
+                "groups": self.n_groups_,
                 "params": {"top_k": self.top_k, "max_z": self.max_z, "min_support": self.min_support,
                            "max_references": self.max_references, "min_cue_z": self.min_cue_z,
                            "cue_share": self.cue_share},
@@ -145,8 +181,8 @@ class FormProfile:
 
     @classmethod
     def from_json(cls, data: dict) -> FormProfile:
-        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
-            raise FormError(f"Not a form profile of format version {FORMAT_VERSION} "
+        if not isinstance(data, dict) or data.get("format_version") not in READABLE_VERSIONS:
+            raise FormError(f"Not a form profile of format version {' or '.join(map(str, READABLE_VERSIONS))} "
                             f"(found {data.get('format_version') if isinstance(data, dict) else type(data).__name__}). "
                             "Fit it again with `wpa form fit`.")
         profile = cls(**data["params"])
@@ -158,6 +194,7 @@ class FormProfile:
         profile.scale_ = np.array([_value(measures[name]["spread"]) for name in MEASURE_NAMES])
         profile.support_ = np.array([int(measures[name]["support"]) for name in MEASURE_NAMES])
         profile.n_units_ = int(data["units"])
+        profile.n_groups_ = int(data.get("groups", 0))
         profile.cue_z_ = float(data["cue_z"])
         profile.references_ = np.array([[_value(v) for v in row] for row in data.get("references", [])],
                                        dtype=np.float64).reshape(-1, len(MEASURES))
@@ -188,6 +225,16 @@ def _checked(X: np.ndarray) -> np.ndarray:
     if X.ndim != 2 or X.shape[1] != len(MEASURES):
         raise FormError(f"Form measurements must be (units, {len(MEASURES)}), not {X.shape}.")
     return X
+
+
+def _deviations(X: np.ndarray, median: np.ndarray, scale: np.ndarray, max_z: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.clip((X - median) / scale, -max_z, max_z)
+
+
+def _largest_deviation(X: np.ndarray, median: np.ndarray, scale: np.ndarray, max_z: float) -> np.ndarray:
+    """(units,) each unit's largest |deviation| (0 where none is known)."""
+    return np.max(np.abs(np.nan_to_num(_deviations(X, median, scale, max_z), nan=0.0)), axis=1)
 
 
 def _floors(median: np.ndarray) -> np.ndarray:

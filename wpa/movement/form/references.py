@@ -20,7 +20,6 @@ from wpa.movement.form.units import fit_profile
 from wpa.paths import DATA_DIR, DEFAULT_MODEL_DIR
 from wpa.poses.clip import Clip
 from wpa.recognition.model import METADATA_FILE, read_model_card
-from wpa.recognition.sources import load_clips
 
 REFERENCES_FILE = "form.json"
 REFERENCES_VERSION = 1
@@ -35,11 +34,12 @@ def fit_references(clips: list[Clip], labels: tuple[str, ...] | None = None,
     then lacks its nearest-good-repetition part)."""
     references = {}
     for label in labels or tuple(sorted({clip.label for clip in clips})):
-        poses = [clip.pose for clip in clips if clip.label == label]
-        if poses:
+        of_label = [clip for clip in clips if clip.label == label]
+        if of_label:
             try:
-                references[label] = fit_profile(poses, label=label,
-                                                profile=FormProfile() if keep_units else FormProfile(max_references=0))
+                references[label] = fit_profile([clip.pose for clip in of_label], label=label,
+                                                profile=FormProfile() if keep_units else FormProfile(max_references=0),
+                                                groups=[clip.split_group for clip in of_label])
             except FormError:
                 continue  # no usable repetitions: this class gets no form feedback
     return references
@@ -112,6 +112,9 @@ def add_model_command(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_model(args: argparse.Namespace) -> int:
+    # Imported here: it brings pandas, which a worker judging a clip's form does not need.
+    from wpa.recognition.sources import load_clips
+
     labels = model_labels(args.model)
     if not labels:
         raise FormError(f"{args.model} holds no readable model ({METADATA_FILE}). Give a model folder.")

@@ -97,11 +97,18 @@ def judge_pose(profile: FormProfile, pose: PoseSequence,
     return judge_units(profile, form_units(pose, repetitions))
 
 
-def fit_profile(poses: list[PoseSequence], label: str = "", profile: FormProfile | None = None) -> FormProfile:
-    """A profile from the units of poses all taken as good form."""
-    units = [unit.values for pose in poses for unit in form_units(pose)]
+def fit_profile(poses: list[PoseSequence], label: str = "", profile: FormProfile | None = None,
+                groups: list[str] | None = None) -> FormProfile:
+    """A profile from the units of poses all taken as good form. `groups`: one a pose (its person,
+    camera or source; default: each pose its own), so the cue threshold is learnt from held-out
+    groups (`FormProfile.fit`)."""
+    groups = groups if groups is not None else [str(index) for index in range(len(poses))]
+    found = [(unit.values, group) for pose, group in zip(poses, groups, strict=True) for unit in form_units(pose)]
     profile = profile or FormProfile()
-    return profile.fit(np.stack(units) if units else np.zeros((0, len(MEASURES))), label=label)
+    if not found:
+        return profile.fit(np.zeros((0, len(MEASURES))), label=label)
+    return profile.fit(np.stack([values for values, _ in found]), label=label,
+                       groups=np.array([group for _, group in found]))
 
 
 def _windows(times: np.ndarray, window_s: float) -> list[tuple[float, float]]:
