@@ -107,7 +107,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         clip_list = write_clip_list(rows, Path(folder))
         scored = {name: score(clip_list, path, args.cache) for name, path in MODELS.items()}
-    print(f"{len(rows)} clips of {len({row['label'] for row in rows})} exercises (every {args.every}th of data/videos)")
+    print(f"{len(rows)} clips of {len({row['label'] for row in rows})} exercises (one in {args.every} of data/videos)")
     print("| pose model | clips right | frames right (by time) | frames with nobody | frame labels as full's | "
           "reps within ±1 of by eye |")
     print("|---|---|---|---|---|---|")
