@@ -10,12 +10,16 @@ from streamlit.testing.v1 import AppTest
 
 from tests.support.data import REPO
 from tests.support.movement import FPS, phase_of, skeleton
-from wpa.recognition.recognizer import FrameReading
+from wpa.recognition.recognizer import FrameReading, Recognizer
 
 
-def stream_squats(session, seconds: float) -> None:
-    """`seconds` of squats (one every 2 s) into the session, as classified frames."""
+def stream_squats(session, seconds: float, monkeypatch) -> None:
+    """`seconds` of squats (one every 2 s) into the session, as classified frames (and classified
+    the same way when the stream's sets are settled at its end)."""
     session._predict = lambda found, now: FrameReading(now, "squat", 0.9, (("squat", 0.9), ("lunge", 0.1)))
+    labels = session._stream.recognizer.labels
+    squat = np.eye(len(labels))[labels.index("squat")]
+    monkeypatch.setattr(Recognizer, "predict_proba", lambda self, pose: np.tile(squat, (len(pose.timestamps_s), 1)))
     world = np.zeros((33, 3), np.float32)
     for i, frame in enumerate(skeleton(phase_of([(seconds, 0.5)]))):
         with session._lock:
@@ -26,7 +30,7 @@ def metric(at: AppTest, label: str):
     return next(m for m in at.metric if m.label == label)
 
 
-def test_the_live_page_shows_the_count_the_sets_log_its_download_and_reset(webrtc_calls):  # noqa: F811
+def test_the_live_page_shows_the_count_the_sets_log_its_download_and_reset(webrtc_calls, monkeypatch):  # noqa: F811
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180).run()
     at.switch_page("pages/live.py").run()
     assert not at.exception
@@ -35,7 +39,7 @@ def test_the_live_page_shows_the_count_the_sets_log_its_download_and_reset(webrt
     csv_button = at.get("download_button")[0]
     assert csv_button.proto.label == "Sets (CSV)" and csv_button.proto.disabled
 
-    stream_squats(session, 20.0)  # 10 squats
+    stream_squats(session, 20.0, monkeypatch)  # 10 squats
     at.run()
     assert not at.exception
     reps = metric(at, "Reps")
