@@ -121,6 +121,17 @@ def test_a_long_set_joined_from_a_far_and_a_near_take_is_counted_in_both():
     assert result.repetitions[0].start_s < 2.0
 
 
+def test_a_set_that_speeds_up_to_twice_its_pace_and_shortens_is_counted_to_its_end():
+    # 8 of 2 s, 8 of 1.5 s, 10 of 1.2 s, 12 of 0.9 s: the last ones, twice as fast as the first,
+    # move half as far (a tiring hammer curl).
+    phase = phase_of([(16.0, 1 / 2.0), (12.0, 1 / 1.5), (12.0, 1 / 1.2), (10.8, 1 / 0.9)])
+    moving, still = skeleton(phase, seed=7), skeleton(np.zeros(len(phase)), seed=8)
+    reach = np.interp(np.arange(len(phase)), [0, 16 * FPS, len(phase)], [1.0, 1.0, 0.5])[:, None, None]
+    result = count_repetitions(sequence((still + reach * (moving - still)).astype(np.float32)))
+    assert result.count == 38
+    assert result.repetitions[-1].end_s > 50.0
+
+
 def test_a_camera_cut_is_where_the_torso_length_jumps_not_where_it_changes_gradually():
     rate = 15.0
     torso = np.concatenate([np.full(150, 0.1), np.full(90, 0.35)])  # a cut at sample 150
