@@ -9,7 +9,7 @@ import numpy as np
 
 from wpa.movement.reps.adapt import adapt
 from wpa.movement.reps.movement import PoseSignal, analytic_signal, gaussian_smooth, moving_average, pose_signal, true_runs
-from wpa.movement.reps.periods import choose, exercise_stretch, local_periods, periodic_components
+from wpa.movement.reps.periods import local_periods
 from wpa.movement.reps.plain import plain_peaks_of
 from wpa.movement.reps.records import NO_REPETITIONS, RepConfig, RepCount, Repetition
 from wpa.poses.sequence import PoseSequence
@@ -48,12 +48,7 @@ def count_signal(signal: PoseSignal, config: RepConfig = RepConfig()) -> RepCoun
     if len(signal) < 2 * config.min_period_s * rate + 2:
         return NO_REPETITIONS
     adapted = adapt(signal, config)
-    signal = adapted.signal
-    if adapted.stretch is not None:
-        (first, last), best = adapted.stretch, adapted.best
-    else:
-        first, last = exercise_stretch(signal.features, rate, config)
-        best = choose(periodic_components(signal.features[first:last], rate, config), config)
+    signal, (first, last), best = adapted.signal, adapted.stretch, adapted.best
     if best is None:
         return NO_REPETITIONS  # nothing repeats: nothing to count, whatever peaks a plain look would find
     if best.periodicity < config.unsure_periodicity:
