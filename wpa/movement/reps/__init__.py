@@ -9,8 +9,8 @@ and over. The steps, each a small function below:
    how far the camera is matters; frames with nobody are bridged, longer gaps are marked unobserved;
    jitter is smoothed (`movement`).
    `adapt`: slow drifts (walking, a moving camera) are taken out at a width the video's own period
-   sets (a few widths tried, the one whose movement repeats most kept), so that slow repetitions
-   are not taken for drift.
+   sets (the first look's, or a wider one where the movement repeats clearly more over it), so
+   that slow repetitions are not taken for drift.
 2. `exercise_stretch`: the stretch that repeats. A tempogram (how well the movement matches itself
    one period later, at every moment and for every period) finds where repetition starts and ends,
    so getting into position, unracking a bar or walking away does not shape what follows.

@@ -120,9 +120,13 @@ def local_periods(signal: np.ndarray, period: float, rate: float) -> np.ndarray:
     lags = lags[lags < len(signal) - 1]
     if len(lags) < 3:
         return np.full(len(signal), period)
-    tempogram = local_tempogram(signal[:, None], lags, max(int(4.0 * rate), 1))
-    found, strength = tempogram_periods(tempogram, lags, rate)
-    return np.where((found > 0) & (strength > _LOCAL_PERIODICITY), np.clip(found, low * period, high * period), period)
+    stride = _TEMPOGRAM_STRIDE
+    tempogram = local_tempogram(signal[:, None], lags, max(int(4.0 * rate), 1), stride)
+    # Each moment of the tempogram stands for `stride` samples.
+    found, strength = (np.repeat(values, stride)[:len(signal)]
+                       for values in tempogram_periods(tempogram, lags, rate / stride))
+    clear = (found > 0) & (strength > _LOCAL_PERIODICITY)
+    return np.where(clear, np.clip(found, low * period, high * period), period)
 
 
 def periodic_components(features: np.ndarray, rate: float, config: RepConfig) -> list[Candidate]:

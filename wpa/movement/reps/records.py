@@ -19,9 +19,10 @@ class RepConfig:
 
     smoothing_s: float = 0.1  # Gaussian standard deviation against MediaPipe's frame-to-frame jitter
     first_look_s: float = 6.0  # the first look at a video removes movements slower than this (wpa.movement.reps.adapt)
-    # ... then, where wider, movements slower than each of these many of its own periods: the
-    # look that repeats most is kept (wpa.movement.reps.adapt)
-    detrend_periods: tuple[float, ...] = (2.0, 3.0, 4.0)
+    # ... then, where wider, movements slower than each of these many of its own periods: such a
+    # look replaces the first where it repeats clearly more (wpa.movement.reps.adapt; each look
+    # costs the live counter about a third more)
+    detrend_periods: tuple[float, ...] = (3.0,)
     min_period_s: float = 0.5  # the fastest repetition looked for
     max_period_s: float = 10.0  # the slowest (a stretch needs two of them to be counted)
     components: int = 4  # principal components of the movement considered
