@@ -116,7 +116,7 @@ def local_periods(signal: np.ndarray, period: float, rate: float) -> np.ndarray:
     where it clearly repeats (its local tempogram's peak above `_LOCAL_PERIODICITY`)."""
     low, high = _LOCAL_PERIOD_RANGE
     # Lags a little beyond the range, so that a period at its ends is still a peak.
-    lags = np.unique(np.round(np.geomspace(max(2.0, 0.8 * low * period), 1.25 * high * period, 40)).astype(int))
+    lags = np.unique(np.round(np.geomspace(max(2.0, 0.8 * low * period), 1.25 * high * period, 24)).astype(int))
     lags = lags[lags < len(signal) - 1]
     if len(lags) < 3:
         return np.full(len(signal), period)
