@@ -192,6 +192,15 @@ def markdown(videos, skipped, offline, offline_types, baseline, streams, cross: 
         "print figures per exercise. The counter's steps and the defaults of the settings outside the grid "
         "were made on Countix-Fitness (issue 13) and looked at on the real clips while they were being "
         "counted: the cross figures are honest about the grid's choice, less so about those.")
+    lines += paragraph(
+        "What each video sets for itself rather than a data set (`wpa.movement.reps`): how many of its own "
+        "periods are drift (the first look removes movements slower than 6 s; a look at 3 of its periods "
+        "replaces it where its component repeats clearly more over a longer stretch: `adapt`; no longer in "
+        "the grid), the band "
+        "each repetition's phase is taken in (the component's period at each moment, within an octave of its "
+        "overall period, so a set that speeds up is counted to its end: `local_periods`), and the torso length "
+        "it is measured in (one per take between camera cuts, so a set filmed from two distances, or clips "
+        "joined, is counted in both: `take_cuts`).")
     lines += cross_lines(cross)
     lines += paragraph(
         "Countix-Fitness with the default settings, what the app runs (`RepConfig()`), beside the plain "

@@ -27,11 +27,11 @@ from wpa.movement.reps import RepConfig, count_repetitions
 from wpa.movement.reps.plain import plain_count
 from wpa.paths import POSE_CACHE_DIR
 
-# The settings chosen among (every combination): how many of a video's own periods a movement must
-# last to be drift, below what periodicity the plain counter's answer is taken, and how large a
-# cycle must be against the large ones to count.
+# The settings chosen among (every combination): below what periodicity the plain counter's
+# answer is taken, and how large a cycle must be against the large ones to count. (How many of a
+# video's own periods a movement must last to be drift is no longer chosen here: each video's
+# self-similarity chooses it, `wpa.movement.reps.adapt`.)
 GRID = {
-    "detrend_periods": (2.0, 3.0, 4.0),
     "unsure_periodicity": (0.0, 0.2),
     "active_amplitude": (0.15, 0.25),
 }

@@ -24,6 +24,7 @@ from tests.support.rep_data import (CountedClips, Video, clip_poses, join_poses,
 from tests.support.data import SHARED_DATA
 from tests.support.movement import FPS, feed, phase_of, sequence, skeleton
 from wpa.movement.reps import RepCounter, count_repetitions
+from wpa.movement.reps.movement import take_cuts
 from wpa.poses.sequence import NUM_LANDMARKS, PoseSequence
 
 # The real clips' test: the share of them that must be counted within ±1 (the issue's target for
@@ -110,6 +111,38 @@ def test_slow_repetitions_lying_down_are_counted(seconds_each, reps):
 def test_a_long_set_of_over_a_hundred_repetitions():
     landmarks = skeleton(phase_of([(130.0, 1 / 1.25)]), "squat", seed=6)  # 104 squats of 1.25 s
     assert abs(count_repetitions(sequence(landmarks)).count - 104) <= 1
+
+
+def test_a_long_set_joined_from_a_far_and_a_near_take_is_counted_in_both():
+    far = skeleton(phase_of([(40.0, 0.4)]), scale=0.2, shift=(0.1, 0.2), seed=1)  # 16 squats, the person small
+    near = skeleton(phase_of([(20.0, 0.4)]), seed=2)  # then 8 filmed five times nearer
+    result = count_repetitions(sequence(np.concatenate([far, near])))
+    assert result.count == 24
+    assert result.repetitions[0].start_s < 2.0
+
+
+def test_a_set_that_speeds_up_to_twice_its_pace_and_shortens_is_counted_to_its_end():
+    # 8 of 2 s, 8 of 1.5 s, 10 of 1.2 s, 12 of 0.9 s: the last ones, twice as fast as the first,
+    # move half as far (a tiring hammer curl).
+    phase = phase_of([(16.0, 1 / 2.0), (12.0, 1 / 1.5), (12.0, 1 / 1.2), (10.8, 1 / 0.9)])
+    moving, still = skeleton(phase, seed=7), skeleton(np.zeros(len(phase)), seed=8)
+    reach = np.interp(np.arange(len(phase)), [0, 16 * FPS, len(phase)], [1.0, 1.0, 0.5])[:, None, None]
+    result = count_repetitions(sequence((still + reach * (moving - still)).astype(np.float32)))
+    assert result.count == 38
+    assert result.repetitions[-1].end_s > 50.0
+
+
+def test_a_camera_cut_is_where_the_torso_length_jumps_not_where_it_changes_gradually():
+    rate = 15.0
+    torso = np.concatenate([np.full(150, 0.1), np.full(90, 0.35)])  # a cut at sample 150
+    torso *= 1 + 0.05 * np.random.default_rng(0).standard_normal(len(torso))
+    assert take_cuts(torso, rate) == (150,)
+    assert take_cuts(np.geomspace(0.1, 0.35, 240), rate) == ()  # walking towards the camera
+    bending = 0.2 * (1 - 0.5 * (1 - np.cos(np.linspace(0, 8 * np.pi, 240))) / 2)  # torso foreshortened to half
+    assert take_cuts(bending, rate) == ()
+    glitch = np.full(240, 0.2)
+    glitch[100:105] = 0.6  # a third of a second of a wrong pose is no take of its own
+    assert take_cuts(glitch, rate) == ()
 
 
 def test_live_ends_where_the_offline_count_of_the_same_frames_ends():

@@ -5,10 +5,12 @@ and over. The steps, each a small function below:
 
 1. `pose_signal`: the landmarks become a movement signal on an even time grid: 13 body landmarks
    (nose, shoulders, elbows, wrists, hips, knees, ankles), centred on the hips and measured in torso
-   lengths, so that neither where the person stands nor how far the camera is matters; frames with
-   nobody are bridged, longer gaps are marked unobserved; jitter is smoothed (`movement`).
+   lengths (each take between camera cuts in its own), so that neither where the person stands nor
+   how far the camera is matters; frames with nobody are bridged, longer gaps are marked unobserved;
+   jitter is smoothed (`movement`).
    `adapt`: slow drifts (walking, a moving camera) are taken out at a width the video's own period
-   sets, so that slow repetitions are not taken for drift.
+   sets (the first look's, or a wider one where the movement repeats clearly more over it), so
+   that slow repetitions are not taken for drift.
 2. `exercise_stretch`: the stretch that repeats. A tempogram (how well the movement matches itself
    one period later, at every moment and for every period) finds where repetition starts and ends,
    so getting into position, unracking a bar or walking away does not shape what follows.
@@ -16,7 +18,8 @@ and over. The steps, each a small function below:
    period from its autocorrelation, and the one that is both periodic and large is kept. A
    component in which the left and right sides move in opposition (alternating lunges or raises)
    cycles once per two repetitions, so a component at half its period is preferred when there is one.
-4. `_repetitions`: that component, band-passed around its period, has a phase (analytic signal);
+4. `_repetitions`: that component, band-passed around its period at each moment (a set that
+   speeds up is followed: `local_periods`), has a phase (analytic signal);
    each turn of the phase while the movement is large enough is a repetition (rests between sets,
    where the amplitude falls, are not counted; a partial repetition counts when more than half done).
 

@@ -3,11 +3,13 @@ repetitions are, and so which slow movements are drift to remove.
 
 A first look at the movement, with movements slower than `RepConfig.first_look_s` removed, finds
 the repeating stretch and the period of its most periodic component (several components, each
-with its own period, scored against each other: `wpa.movement.reps.periods.choose`). Where that period is
-slow for the first look (`RepConfig.detrend_periods` of it are longer than the first look), the
-movement is taken again with only movements slower than `detrend_periods` of the period removed:
-a set of 8 s repetitions (a slow bench press, a sit-up) is then not flattened into drift, while a
-set of 1 s repetitions keeps the first look, which already removes the sway around them.
+with its own period, scored against each other: `wpa.movement.reps.periods.choose`). Where that
+period is slow for the first look, the movement is looked at again with only movements slower
+than a few of its periods removed (each of `RepConfig.detrend_periods` whose width is longer than
+the first look's): a set of 8 s repetitions (a slow bench press, a sit-up) is then not flattened
+into drift. The wider look whose chosen component repeats most over the longest stretch (its
+periodicity times the stretch's length: the video's self-similarity decides) replaces the first
+where it repeats clearly more, so no data set chooses how many periods are drift.
 """
 
 from __future__ import annotations
@@ -18,32 +20,49 @@ from wpa.movement.reps.movement import PoseSignal, detrended
 from wpa.movement.reps.periods import Candidate, choose, exercise_stretch, periodic_components
 from wpa.movement.reps.records import RepConfig
 
+# A wider look replaces the first where it repeats this much more: where both repeat alike, the
+# first look, which takes out more sway, is kept.
+_CLEARLY_MORE = 1.05
+
 
 @dataclass(frozen=True)
 class Adapted:
     """A movement signal made ready for one video: slow drifts removed (`detrend_s`: slower than
-    this), with the period the first look found (None where nothing repeated)."""
+    this), with the period the first look found (None where nothing repeated), its repeating
+    stretch (first, last sample) and chosen component (None where none was found)."""
 
     signal: PoseSignal
     detrend_s: float
     first_period_s: float | None
-    # Where the first look's signal is kept: its repeating stretch and chosen component, so that
-    # the counter does not look again at the same signal.
-    stretch: tuple[int, int] | None = None
-    best: Candidate | None = None
+    stretch: tuple[int, int]
+    best: Candidate | None
 
 
 def adapt(signal: PoseSignal, config: RepConfig) -> Adapted:
-    """The signal with drifts removed at the first look's width, or at `config.detrend_periods`
-    of its own period where that is wider (see the module's docstring)."""
+    """The look at the signal (drifts removed at the first look's width, or at a few of its own
+    periods) whose component repeats most over the longest stretch (see the module's docstring)."""
     rate = signal.rate_hz
-    first_look = detrended(signal.features, config.first_look_s * rate)
-    first, last = exercise_stretch(first_look, rate, config)
-    best = choose(periodic_components(first_look[first:last], rate, config), config)
-    period_s = None if best is None else best.period / rate
-    if period_s is None or config.detrend_periods * period_s <= config.first_look_s:
-        return Adapted(PoseSignal(signal.times_s, first_look, signal.observed, rate), config.first_look_s, period_s,
-                       (first, last), best)
-    width_s = config.detrend_periods * period_s
-    return Adapted(PoseSignal(signal.times_s, detrended(signal.features, width_s * rate), signal.observed, rate),
-                   width_s, period_s)
+    first = look(signal, config.first_look_s, config)
+    period_s = None if first.best is None else first.best.period / rate
+    looks = [look(signal, periods * period_s, config) for periods in config.detrend_periods
+             if period_s is not None and periods * period_s > config.first_look_s]
+    wider = max(looks, key=_repeats, default=None)
+    kept = wider if wider is not None and _repeats(wider) > _CLEARLY_MORE * _repeats(first) else first
+    return Adapted(kept.signal, kept.detrend_s, period_s, kept.stretch, kept.best)
+
+
+def look(signal: PoseSignal, detrend_s: float, config: RepConfig) -> Adapted:
+    """The signal with movements slower than `detrend_s` removed, its repeating stretch and the
+    component chosen there."""
+    rate = signal.rate_hz
+    features = detrended(signal.features, detrend_s * rate)
+    first, last = exercise_stretch(features, rate, config)
+    best = choose(periodic_components(features[first:last], rate, config), config)
+    return Adapted(PoseSignal(signal.times_s, features, signal.observed, rate), detrend_s,
+                   None if best is None else best.period / rate, (first, last), best)
+
+
+def _repeats(adapted: Adapted) -> float:
+    """How much a look repeats: its component's periodicity times the length of its stretch."""
+    first, last = adapted.stretch
+    return 0.0 if adapted.best is None else adapted.best.periodicity * (last - first)

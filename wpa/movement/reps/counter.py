@@ -9,11 +9,12 @@ import numpy as np
 
 from wpa.movement.reps.adapt import adapt
 from wpa.movement.reps.movement import PoseSignal, analytic_signal, gaussian_smooth, moving_average, pose_signal, true_runs
-from wpa.movement.reps.periods import choose, exercise_stretch, periodic_components
+from wpa.movement.reps.periods import local_periods
 from wpa.movement.reps.plain import plain_peaks_of
 from wpa.movement.reps.records import NO_REPETITIONS, RepConfig, RepCount, Repetition
 from wpa.poses.sequence import PoseSequence
 
+_BANDS_PER_OCTAVE = 6  # the band-passes a set whose pace changes is followed with
 _MIN_AMPLITUDE = 0.05  # torso lengths: a movement smaller than this (about 2–3 cm) is not a repetition
 
 
@@ -47,17 +48,12 @@ def count_signal(signal: PoseSignal, config: RepConfig = RepConfig()) -> RepCoun
     if len(signal) < 2 * config.min_period_s * rate + 2:
         return NO_REPETITIONS
     adapted = adapt(signal, config)
-    signal = adapted.signal
-    if adapted.stretch is not None:
-        (first, last), best = adapted.stretch, adapted.best
-    else:
-        first, last = exercise_stretch(signal.features, rate, config)
-        best = choose(periodic_components(signal.features[first:last], rate, config), config)
+    signal, (first, last), best = adapted.signal, adapted.stretch, adapted.best
     if best is None:
         return NO_REPETITIONS  # nothing repeats: nothing to count, whatever peaks a plain look would find
     if best.periodicity < config.unsure_periodicity:
         return _plain(signal, best.periodicity)
-    cycles = _repetitions(best.signal, best.period, signal.observed[first:last], config)
+    cycles = _repetitions(best.signal, best.period, signal.observed[first:last], config, rate)
     times = signal.times_s[first:last]
     step = 1 / rate
     # A repetition ends where the next sample starts (exactly where the next repetition may begin).
@@ -82,18 +78,38 @@ def _plain(signal: PoseSignal, periodicity: float) -> RepCount:
     return RepCount(repetitions=tuple(repetitions), period_s=period_s, stretch_s=(start, end), periodicity=periodicity)
 
 
-def _repetitions(signal: np.ndarray, period: float, observed: np.ndarray, config: RepConfig) -> list[tuple[int, int]]:
+def _band(signal: np.ndarray, period: float) -> np.ndarray:
+    """The analytic signal of `signal` band-passed around `period` (samples)."""
+    return analytic_signal(gaussian_smooth(signal - moving_average(signal, period), period / 8))
+
+
+def _paced_band(signal: np.ndarray, period: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """The analytic signal of `signal` band-passed around its period at each moment
+    (`local_periods`), and each sample's phase step from the one before in that same band."""
+    local = local_periods(signal, period, rate)
+    # Bands a sixth of an octave apart, around the overall period; each moment takes the nearest.
+    ladder = np.round(np.log2(local / period) * _BANDS_PER_OCTAVE).astype(int)
+    bands = {k: _band(signal, period * 2 ** (k / _BANDS_PER_OCTAVE)) for k in np.unique(ladder)}
+    rows = np.arange(len(signal))
+    stack = np.stack(list(bands.values()))
+    choice = np.searchsorted(np.array(list(bands)), ladder)
+    analytic = stack[choice, rows]
+    steps = np.angle(stack[choice[1:], rows[1:]] * np.conj(stack[choice[1:], rows[:-1]]))
+    return analytic, steps
+
+
+def _repetitions(signal: np.ndarray, period: float, observed: np.ndarray, config: RepConfig,
+                 rate: float) -> list[tuple[int, int]]:
     """(first, end) sample of each repetition: turns of the phase of `signal` band-passed around
-    `period`, counted where its amplitude is at least `config.active_amplitude` of the large cycles'."""
-    band = gaussian_smooth(signal - moving_average(signal, period), period / 8)
-    analytic = analytic_signal(band)
+    its period at each moment, counted where its amplitude is at least `config.active_amplitude`
+    of the large cycles'."""
+    analytic, phase_steps = _paced_band(signal, period, rate)
     amplitude = np.abs(analytic)
     # Large enough against the large cycles, and against MediaPipe's jitter on a still person.
     floor = max(config.active_amplitude * float(np.percentile(amplitude, 90)), _MIN_AMPLITUDE)
     active = (amplitude > floor) & observed
-    phase = np.unwrap(np.angle(analytic))
     # Phase only moves forwards, and only while active: a rest or a twitch backwards adds nothing.
-    steps = np.clip(np.diff(phase), 0.0, None) * active[1:]
+    steps = np.clip(phase_steps, 0.0, None) * active[1:]
     progress = np.concatenate([[0.0], np.cumsum(steps)]) / (2 * math.pi)
     total = int(math.floor(progress[-1] + 0.5))
     if total == 0:

@@ -22,6 +22,11 @@ _SHOULDERS = (BODY.index(11), BODY.index(12))
 
 ANALYSIS_RATE_HZ = 15.0  # the even time grid every signal is put on (Live delivers 10–15 frames/s)
 MAX_GAP_S = 1.0  # frames with nobody for longer than this are not bridged: no repetition is counted there
+# A camera cut (or clips joined): the torso's length in the frame jumps by more than this factor
+# between the few samples before and after (a body turning or bending changes it gradually).
+CUT_SCALE_JUMP = 2.0
+_CUT_LOOK_S = 0.2  # ... comparing the median of this much before with this much after
+_MIN_TAKE_S = 1.0  # a take shorter than this (a glitch of the pose) is no take of its own
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,8 @@ def pose_signal(landmarks: np.ndarray, timestamps_s: np.ndarray, aspect_ratio: f
     → the movement signal both the offline and the streaming counter analyse.
 
     `aspect_ratio` (width / height) puts x on y's scale. Only frames with a person are used; the
-    grid runs from the first to the last of them.
+    grid runs from the first to the last of them. Each take (between camera cuts, `take_cuts`) is
+    measured in its own torso length.
     """
     landmarks = np.asarray(landmarks, dtype=np.float64)
     timestamps_s = np.asarray(timestamps_s, dtype=np.float64)
@@ -68,11 +74,40 @@ def pose_signal(landmarks: np.ndarray, timestamps_s: np.ndarray, aspect_ratio: f
     observed = gap <= MAX_GAP_S
     hips = points[:, _HIPS].mean(axis=1)
     torso = np.linalg.norm(points[:, _SHOULDERS].mean(axis=1) - hips, axis=1)
-    # One scale for the whole stretch (not per frame, whose torso length jitters).
-    scale = max(float(np.median(torso)), 1e-6)
-    features = ((points - hips[:, None, :]) / scale).reshape(len(grid), -1)
-    features = gaussian_smooth(features, config.smoothing_s * rate_hz)
+    cuts = take_cuts(torso, rate_hz)
+    takes = list(zip([0, *cuts], [*cuts, len(grid)]))
+    # One scale for each take (not per frame, whose torso length jitters and changes as the body
+    # bends or turns): a person filmed nearer after a cut moves as far in torso lengths.
+    scale = np.concatenate([np.full(stop - start, max(float(np.median(torso[start:stop])), 1e-6))
+                            for start, stop in takes])
+    features = ((points - hips[:, None, :]) / scale[:, None, None]).reshape(len(grid), -1)
+    # Smoothed take by take: the jump at a cut is not spread over the samples around it.
+    features = np.concatenate([gaussian_smooth(features[start:stop], config.smoothing_s * rate_hz)
+                               for start, stop in takes])
     return PoseSignal(grid, features, observed, rate_hz)
+
+
+def take_cuts(torso: np.ndarray, rate_hz: float) -> tuple[int, ...]:
+    """Samples where a new take starts: the torso's median length over `_CUT_LOOK_S` after differs
+    from that before by more than `CUT_SCALE_JUMP` times; no take is shorter than `_MIN_TAKE_S`."""
+    look = max(2, int(round(_CUT_LOOK_S * rate_hz)))
+    if len(torso) < 2 * look:
+        return ()
+    logs = np.log(np.maximum(torso, 1e-6))
+    windows = np.median(np.lib.stride_tricks.sliding_window_view(logs, look), axis=1)
+    # jump[i]: between the `look` samples before sample i + look and the `look` from it on.
+    jump = np.abs(windows[look:] - windows[:-look])
+    steps = [(start + stop - 1) // 2 + look for start, stop in true_runs(jump > math.log(CUT_SCALE_JUMP))]
+    # The middle of each run of large jumps is the first sample after the step. A take too short
+    # between two steps is a glitch of the pose: neither step is a cut.
+    shortest = _MIN_TAKE_S * rate_hz
+    cuts: list[int] = []
+    for step in steps:
+        if cuts and step - cuts[-1] < shortest:
+            cuts.pop()
+        elif step >= shortest and len(torso) - step >= shortest:
+            cuts.append(step)
+    return tuple(cuts)
 
 
 def analytic_signal(signal: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ from wpa.movement.reps.records import RepConfig
 MIN_PERIODICITY = 0.1  # an autocorrelation peak below this is no period at all
 _TEMPOGRAM_WINDOW_PERIODS = 2.5  # the tempogram compares this many periods (at least 4 s) at a time
 _TEMPOGRAM_STRIDE = 2  # ... at every second sample: where repetition starts is not needed finer
+_LOCAL_PERIOD_RANGE = (0.5, 2.0)  # an octave either side of the component's period: a moment's own
+_LOCAL_PERIODICITY = 0.5  # ... where a moment repeats less clearly, the component's period holds
 _HALF_PERIOD = (0.4, 0.6)  # a component "at half the period" of another, as a share of it
 _ALTERNATE_MIN_PERIODICITY = 0.3  # ... and periodic enough to be the repetitions of an alternating exercise
 _LEFT_RIGHT = {11: 12, 13: 14, 15: 16, 23: 24, 25: 26, 27: 28}
@@ -106,6 +108,25 @@ def tempogram_periods(tempogram: np.ndarray, lags: np.ndarray, rate: float) -> t
         period = np.exp(np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1))
     period[~valid] = 0.0
     return period, strength
+
+
+def local_periods(signal: np.ndarray, period: float, rate: float) -> np.ndarray:
+    """The period (samples) of `signal` at every sample, near its overall `period` (between
+    `_LOCAL_PERIOD_RANGE` times it): a set whose pace changes (faster towards its end) is followed
+    where it clearly repeats (its local tempogram's peak above `_LOCAL_PERIODICITY`)."""
+    low, high = _LOCAL_PERIOD_RANGE
+    # Lags a little beyond the range, so that a period at its ends is still a peak.
+    lags = np.unique(np.round(np.geomspace(max(2.0, 0.8 * low * period), 1.25 * high * period, 24)).astype(int))
+    lags = lags[lags < len(signal) - 1]
+    if len(lags) < 3:
+        return np.full(len(signal), period)
+    stride = _TEMPOGRAM_STRIDE
+    tempogram = local_tempogram(signal[:, None], lags, max(int(4.0 * rate), 1), stride)
+    # Each moment of the tempogram stands for `stride` samples.
+    found, strength = (np.repeat(values, stride)[:len(signal)]
+                       for values in tempogram_periods(tempogram, lags, rate / stride))
+    clear = (found > 0) & (strength > _LOCAL_PERIODICITY)
+    return np.where(clear, np.clip(found, low * period, high * period), period)
 
 
 def periodic_components(features: np.ndarray, rate: float, config: RepConfig) -> list[Candidate]:

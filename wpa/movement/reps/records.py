@@ -14,12 +14,15 @@ def reps_text(count: int) -> str:
 class RepConfig:
     """How repetitions are found; the same for every exercise and video (what differs from video to
     video is taken from the video itself: `wpa.movement.reps.adapt`). `python -m benchmarks.reps_cross`
-    chooses `detrend_periods`, `unsure_periodicity` and `active_amplitude` on one body of data and
-    measures them on another (docs/BENCHMARKS.md); the others' defaults come from issue 13's work."""
+    chooses `unsure_periodicity` and `active_amplitude` on one body of data and measures them on
+    another (docs/BENCHMARKS.md); the others' defaults come from issue 13's work."""
 
     smoothing_s: float = 0.1  # Gaussian standard deviation against MediaPipe's frame-to-frame jitter
     first_look_s: float = 6.0  # the first look at a video removes movements slower than this (wpa.movement.reps.adapt)
-    detrend_periods: float = 3.0  # ... then, if wider, movements slower than this many of its own periods
+    # ... then, where wider, movements slower than each of these many of its own periods: such a
+    # look replaces the first where it repeats clearly more (wpa.movement.reps.adapt; each look
+    # costs the live counter about a third more)
+    detrend_periods: tuple[float, ...] = (3.0,)
     min_period_s: float = 0.5  # the fastest repetition looked for
     max_period_s: float = 10.0  # the slowest (a stretch needs two of them to be counted)
     components: int = 4  # principal components of the movement considered
