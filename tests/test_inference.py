@@ -10,7 +10,7 @@ from tests.support.models import LABELS, make_model
 from tests.support.movement import phase_of, sequence, skeleton
 from tests.support.poses import random_pose
 from wpa.recognition.inference import (NO_PERSON, UNKNOWN, InferenceConfig, Segment, count_segment_repetitions,
-                                       counting_stretches, find_segments, is_sure, label_frames, smooth_at,
+                                       counting_stretches, find_segments, is_flicker, is_sure, label_frames, smooth_at,
                                        smooth_probabilities, top_classes)
 from wpa.movement.reps import count_repetitions
 from wpa.poses.sequence import PoseSequence
@@ -130,6 +130,16 @@ def test_counting_stretches_keep_one_exercise_together_across_unsure_moments():
     segments = _segments((NO_PERSON, 0, 1), (UNKNOWN, 1, 2), ("squat", 2, 5), (UNKNOWN, 5, 6), ("squat", 6, 8),
                          ("lunge", 8, 10), (UNKNOWN, 10, 11), (NO_PERSON, 11, 12), ("lunge", 12, 13))
     assert counting_stretches(segments) == [[1, 2, 3, 4], [5, 6], [8]]
+
+
+def test_a_flicker_of_another_exercise_inside_a_set_does_not_cut_it():
+    # pull ups with a 1.8 s and a 1.1 s moment taken for other exercises, then 3 s of shoulder press
+    segments = _segments(("pull_up", 0, 40), ("shoulder_press", 40, 41.8), ("pull_up", 41.8, 42.9),
+                         ("lunge", 42.9, 44.0), ("pull_up", 44.0, 48), ("shoulder_press", 48, 51),
+                         ("pull_up", 51, 55), ("squat", 55, 56), (NO_PERSON, 56, 57))
+    assert [is_flicker(segments, i) for i in range(len(segments))] == [False, True, False, True, False, False,
+                                                                       False, False, False]
+    assert counting_stretches(segments) == [[0, 1, 2, 3, 4], [5], [6], [7]]
 
 
 def test_a_repetition_where_segments_meet_is_counted_once_and_nobody_counts_nothing():

@@ -5,9 +5,9 @@ repetitions at a clip's ends are in or out and why).
 
 The bar (issue 22, for real clips counted with settings chosen on Countix-Fitness): at least 90%
 of counts within ±1 of the eye's. Issue 13 asked for every one; the counter that adapts to each
-video misses one of these 19 (a bench press whose first 3 s find nobody, leaving one whole
-repetition and the end of another, which it does not call a repetition). Nothing here is tuned to
-these clips; the counter's settings come from Countix-Fitness (`python -m benchmarks.reps`).
+video may miss one of these 19 (docs/BENCHMARKS.md, "Repetition counting", names the real clips it
+misses). Nothing here is tuned to these clips; the counter's settings come from Countix-Fitness
+(`python -m benchmarks.reps`).
 """
 
 from __future__ import annotations

@@ -15,11 +15,12 @@ from datetime import datetime
 import numpy as np
 
 from wpa.movement.reps import RepCounter
-from wpa.recognition.inference import NO_PERSON, UNKNOWN
+from wpa.recognition.inference import LABEL_HOLD_S, NO_PERSON, UNKNOWN
 
 # A label must hold this long, on every frame, before it starts a set or ends the one running: the
-# smoothed classifier still flickers for a few frames where one movement looks like another.
-SET_CHANGE_S = 2.0
+# smoothed classifier still flickers for a few frames where one movement looks like another. (An
+# uploaded clip's counting stretches ignore such flickers too: `counting_stretches`.)
+SET_CHANGE_S = LABEL_HOLD_S
 # "unsure" must hold longer to end the set of an exercise the model knows: within an exercise it
 # knows, the model is often unsure for a moment (a turning point, a limb out of view), and ending
 # the set there would split one set in two. Held this long it is another exercise, one the model

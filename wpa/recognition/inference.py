@@ -23,6 +23,9 @@ UNKNOWN = "unknown"
 NO_PERSON = "no_person"
 TOP_K = 3  # the most likely classes shown beside a clip or a live reading
 REACH_SIGMAS = 3  # the smoothing weighs frames up to this many σ away
+# A label must hold this long to change a set: shorter, between two stretches of one exercise, it is
+# the classifier flickering where one movement looks like another (Live's sets wait as long).
+LABEL_HOLD_S = 2.0
 
 
 def readable(label: str) -> str:
@@ -165,13 +168,16 @@ def count_segment_repetitions(prediction: ClipPrediction, pose: PoseSequence,
 
 def counting_stretches(segments: tuple[Segment, ...]) -> list[list[int]]:
     """The segments (their indices) that show one exercise in a row: runs of segments with someone
-    in view, cut where another exercise starts; an UNKNOWN segment joins the run it is in."""
+    in view, cut where another exercise starts; an UNKNOWN segment joins the run it is in, and so
+    does a flicker (`is_flicker`)."""
     stretches: list[list[int]] = []
     exercise = None  # the known exercise of the last stretch, if it has one yet
     for index, segment in enumerate(segments):
         if segment.label == NO_PERSON:
             exercise = None
             continue
+        if is_flicker(segments, index):
+            segment = replace(segment, label=UNKNOWN)
         joins = (stretches and stretches[-1][-1] == index - 1
                  and (segment.label == UNKNOWN or exercise in (None, segment.label)))
         if joins:
@@ -182,6 +188,18 @@ def counting_stretches(segments: tuple[Segment, ...]) -> list[list[int]]:
         if segment.label != UNKNOWN:
             exercise = segment.label
     return stretches
+
+
+def is_flicker(segments: tuple[Segment, ...], index: int) -> bool:
+    """Whether segment `index` is an exercise held less than LABEL_HOLD_S between two segments of
+    one other label: the classifier's moment of doubt inside a set, which must not cut it in two."""
+    segment = segments[index]
+    if segment.label in (NO_PERSON, UNKNOWN) or segment.duration_s >= LABEL_HOLD_S:
+        return False
+    if index == 0 or index == len(segments) - 1:
+        return False
+    before, after = segments[index - 1].label, segments[index + 1].label
+    return before == after and before not in (NO_PERSON, segment.label)
 
 
 def clip_warnings(pose: PoseSequence, declared_duration_s: float = 0.0) -> list[str]:
