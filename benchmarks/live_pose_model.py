@@ -8,7 +8,7 @@ in `--cache` (the pose cache, keyed by model): the shipped classifier and repeti
 run on both, as on an uploaded clip. Printed per model: clip accuracy (the clip's label is its
 exercise), frame accuracy weighted by time (frames with a person), frames where nobody was found,
 agreement with the full model's frame labels, and repetition counts within ±1 of the by-eye counts
-(tests/rep_counts*.csv) for the clips that have one; then the pose models' time a frame.
+(tests/rep_counts*.csv, `tests.support.rep_data.read_counts`) for the clips that have one; then the pose models' time a frame.
 
 The shipped classifier was trained on these clips' full-model poses, so the figures flatter the
 full model: the lite model's shortfall is at most what is printed, not a held-out accuracy.
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.support.rep_data import read_counts
 from wpa.paths import DEFAULT_MODEL_DIR, LIVE_POSE_MODEL, POSE_CACHE_DIR, REPO_DIR
 from wpa.poses.sequence import PoseOptions
 from wpa.recognition.inference import NO_PERSON, InferenceConfig
@@ -33,7 +34,6 @@ from wpa.recognition.sources import load_clips
 from wpa.settings import shipped_models_dir
 
 SHARED = REPO_DIR.parent / "shared"
-BY_EYE = (REPO_DIR / "tests" / "rep_counts.csv", REPO_DIR / "tests" / "rep_counts_dev.csv")
 MODELS = {"full": shipped_models_dir() / "pose_landmarker_full.task", "lite": LIVE_POSE_MODEL}
 
 
@@ -56,25 +56,17 @@ def write_clip_list(rows: list[dict[str, str]], folder: Path) -> Path:
     return path
 
 
-def by_eye_counts() -> dict[str, int]:
-    """The by-eye repetition counts, by clip file name."""
-    counts = {}
-    for path in BY_EYE:
-        with path.open(newline="") as file:
-            counts.update({Path(row["path"]).name: int(row["reps"]) for row in csv.DictReader(file)})
-    return counts
-
-
 def score(clip_list: Path, model_path: Path, cache: Path) -> dict:
     """Extract (or read from the cache) and classify every clip with one pose model."""
     started = time.perf_counter()
     data = load_clips(clip_list, cache, PoseOptions(model_path=model_path))
     seconds = time.perf_counter() - started
     recognizer = Recognizer(load_model(DEFAULT_MODEL_DIR), InferenceConfig())
-    counts, results = by_eye_counts(), {}
+    counts = {path: reps for path, _, reps in read_counts().clips}  # paths from the shared folder
+    results = {}
     for clip in data.clips:
         prediction = recognizer.predict_clip(clip.pose)
-        name = Path(clip.source or clip.clip_id).name
+        name = Path(clip.source).relative_to(SHARED).as_posix()
         results[name] = {"truth": clip.label, "label": prediction.label, "frames": np.array(prediction.frame_labels),
                          "times": np.diff(prediction.timestamps_s, append=prediction.timestamps_s[-1]),
                          "reps": prediction.reps, "by_eye": counts.get(name)}

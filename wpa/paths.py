@@ -1,13 +1,13 @@
 """Where wpa finds and keeps things: this process's paths settings (`wpa.settings.PathSettings`,
-moved by WPA_MODEL, WPA_POSE_MODEL, WPA_LIVE_POSE_MODEL, WPA_CACHE_DIR and WPA_DATA_DIR), named for the modules that
-use them as defaults."""
+moved by WPA_MODEL, WPA_POSE_MODEL, WPA_LIVE_POSE_MODEL, WPA_CACHE_DIR and WPA_DATA_DIR), named for
+the modules that use them as defaults."""
 
 from __future__ import annotations
 
 from wpa.settings import REPO_DIR, current_paths, shipped_models_dir, worker_environment
 
-__all__ = ["REPO_DIR", "SHIPPED_MODELS_DIR", "DEFAULT_POSE_MODEL", "LIVE_POSE_MODEL", "DEFAULT_MODEL_DIR", "CACHE_DIR", "POSE_CACHE_DIR",
-           "ANNOTATED_CACHE_DIR", "DATA_DIR", "USER_MODELS_DIR", "UPLOADS_DIR", "worker_environment"]
+__all__ = ["REPO_DIR", "SHIPPED_MODELS_DIR", "DEFAULT_POSE_MODEL", "LIVE_POSE_MODEL", "DEFAULT_MODEL_DIR", "CACHE_DIR",
+           "POSE_CACHE_DIR", "ANNOTATED_CACHE_DIR", "DATA_DIR", "USER_MODELS_DIR", "UPLOADS_DIR", "worker_environment"]
 
 SHIPPED_MODELS_DIR = shipped_models_dir()
 _PATHS = current_paths()

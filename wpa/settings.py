@@ -56,8 +56,8 @@ class PathSettings:
 
     model_dir: Path  # WPA_MODEL
     pose_model: Path  # WPA_POSE_MODEL
-    # WPA_LIVE_POSE_MODEL: Live answers within a camera frame's time on two cores only with the
-    # lite model (docs/BENCHMARKS.md, "Live page"); clips keep the full one.
+    # WPA_LIVE_POSE_MODEL: Live runs the lite model, a few milliseconds a frame lighter, which on
+    # two cores answers sooner (docs/BENCHMARKS.md, "Live page"); clips keep the full one.
     live_pose_model: Path
     cache_dir: Path  # WPA_CACHE_DIR: things that can be rebuilt
     data_dir: Path  # WPA_DATA_DIR: things that cannot

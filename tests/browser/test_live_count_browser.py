@@ -7,10 +7,11 @@ Each camera video is the clip framed as a camera would film it, between a still 
 connection's first seconds) and a still tail long enough that the camera's loop never plays the clip
 a second time before STOP (tests/support/live_count_check.py).
 
-Issue 23 asks this of every clip. Measured so far (docs/BENCHMARKS.md, "The Live count"), four of
-the five end within one of Upload's every time; the 57 s pull-up clip, whose last 15 s the
-classifier takes now for pull-ups and now for a shoulder press, ends 0 to 3 above it. The test holds
-that line, at least four of five, and prints every count, so that a change for the worse fails it."""
+Issue 23 asks this of every clip. Measured so far (docs/BENCHMARKS.md, "The Live count"), at least
+four of the five end within one of Upload's in every run, not always the same four: the 57 s pull-up
+clip, whose last 15 s the classifier takes now for pull-ups and now for a shoulder press, ended up to
+3 above it, and the 38 s clip of fast pull-ups once 3 under. The test holds that line, at least four
+of five, and prints every count, so that a change for the worse fails it."""
 
 import json
 import os
@@ -19,8 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.data import LIVE_COUNT_CLIPS, REPO, by_eye_count
+from tests.support.data import LIVE_COUNT_CLIPS, REPO
 from tests.support.media import fake_camera_pictures, write_y4m_frames
+from tests.support.rep_data import read_counts
 from wpa.paths import DEFAULT_MODEL_DIR, POSE_CACHE_DIR
 from wpa.recognition.model import load_model
 from wpa.serving.analysis import analyze_video
@@ -49,12 +51,14 @@ def upload_count(clip: Path, cache: Path) -> int:
 
 def test_live_count_ends_where_the_upload_count_does(network_namespace, playwright_api, videos, tmp_path,
                                                      screenshots):
+    by_eye = {path: reps for path, _, reps in read_counts().clips}  # paths from the shared folder
     cameras, expected = [], []
     for clip, exercise in LIVE_COUNT_CLIPS:
         camera = tmp_path / f"{Path(clip).stem}.y4m"
         watch_s = camera_video(videos / clip, camera)
         cameras.append(f"{camera}:{watch_s:.1f}")
-        expected.append((clip, exercise, upload_count(videos / clip, tmp_path / "annotated"), by_eye_count(clip)))
+        expected.append((clip, exercise, upload_count(videos / clip, tmp_path / "annotated"),
+                         by_eye[f"data/videos/{clip}"]))
     home = tmp_path / "app-home"
     home.mkdir()
     report_path = tmp_path / "live-count.json"

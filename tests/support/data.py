@@ -52,14 +52,6 @@ def rep_count_clips(videos: Path) -> tuple[list[dict[str, str]], list[Path]]:
 
 # The by-eye counts by clip (path relative to the videos folder: reps).
 REP_COUNTS = {Path(row["path"]).relative_to("data/videos").as_posix(): int(row["reps"]) for row in rep_count_rows()}
-REP_COUNTS_DEV_CSV = REPO / "tests" / "rep_counts_dev.csv"
-
-
-def by_eye_count(clip: str) -> int:
-    """The by-eye count of a clip of the videos folder, from tests/rep_counts.csv or rep_counts_dev.csv."""
-    with REP_COUNTS_DEV_CSV.open(newline="") as file:
-        dev = {row["path"]: int(row["reps"]) for row in csv.DictReader(file)}
-    return {**{f"data/videos/{path}": reps for path, reps in REP_COUNTS.items()}, **dev}[f"data/videos/{clip}"]
 
 
 # Clips longer than 20 s of three exercises, counted by eye, that the Live count is checked on

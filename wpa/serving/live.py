@@ -99,7 +99,7 @@ class LiveSession:
         self._sets = SetTracker()
         self._form = LiveForm({})
         self._model, self._settings = model, settings
-        # The lite pose model by default: the full one cannot keep up with a camera on two cores.
+        # The lite pose model by default: lighter a frame, it answers sooner on a small server.
         self._pose_options = pose_options or PoseOptions(model_path=LIVE_POSE_MODEL)
         self._estimator: PoseEstimator | None = None
         self._streams_ended = 0
