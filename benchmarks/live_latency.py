@@ -35,8 +35,8 @@ from wpa.paths import REPO_DIR
 DEFAULT_CLIP = REPO_DIR.parent / "shared" / "data" / "videos" / "squat" / "calimiro-ai__WorkoutTracker__squat_13.mp4"
 BITS = 10  # frame numbers 0..1023; between a white and a black reference block
 BLOCK = 24  # pixels of one block, on a 640 × 480 frame (scaled with the frame)
-# The strip sits in the frame's last rows, right of the frame rate Live writes in the corner and
-# below the band a form cue darkens: both would make it unreadable on the way back.
+# The strip sits in the frame's last rows, right of the frame rate Live writes in the corner (and
+# away from the caption and the form cue's band at the top): either would make it unreadable.
 BOTTOM_MARGIN = 4
 LOOP_S = 24.0  # the numbered camera video's length (the clip repeated)
 WARM_UP_S = 6.0  # the first seconds after START (pose tracking settling, the encoder adapting) are not measured

@@ -136,13 +136,6 @@ def _wrapped(text: str, size: float, thickness: int, width: int) -> list[str]:
     return lines or [""]
 
 
-def text_size_to_fit(text: str, size: float, thickness: int, width: int) -> float:
-    """The font size at most `size` at which `text` fits in `width` pixels (down to 0.3)."""
-    while size > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, size, thickness)[0][0] > width:
-        size *= 0.9
-    return size
-
-
 @dataclass(frozen=True)
 class Caption:
     """What the video says on one frame."""

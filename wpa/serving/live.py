@@ -31,10 +31,10 @@ import av
 import cv2
 import numpy as np
 
-from wpa.media.annotate import draw_caption, draw_skeleton
+from wpa.media.annotate import draw_caption, draw_cue, draw_skeleton
 from wpa.media.colors import color_for, rgb
 from wpa.media.video import to_upright_rgb
-from wpa.movement.form.live import LiveForm, draw_cue
+from wpa.movement.form.live import LiveForm
 from wpa.movement.reps import reps_text
 from wpa.movement.sets import SetTracker, WorkoutSet
 from wpa.paths import LIVE_POSE_MODEL

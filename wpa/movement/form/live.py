@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from collections import deque
 
-import cv2
 import numpy as np
 
-from wpa.media.annotate import text_size_to_fit
-from wpa.media.colors import CUE_COLOR
 from wpa.movement.form.feedback import Reference
 from wpa.movement.form.units import RepForm, form_units, judge_units
 from wpa.movement.reps import Repetition
@@ -67,20 +64,6 @@ class LiveForm:
                             fps=30.0, frame_size=(max(1, round(1000 * aspect_ratio)), 1000))
         form = judge_units(reference.profile, form_units(pose, (repetition,)))
         return form.reps[0] if form.reps else None
-
-
-def draw_cue(image: np.ndarray, text: str) -> None:
-    """A form cue in large letters on a dark band near the bottom of a frame, in place."""
-    height, width = image.shape[:2]
-    scale = max(0.6, min(width, height) / 420)
-    band = round(50 * scale)
-    bottom = height - max(30, round(0.07 * height))  # above the frame rate Live writes in the corner
-    image[bottom - band:bottom] = (image[bottom - band:bottom] * 0.3).astype(np.uint8)
-    text = text.replace("°", " deg")  # OpenCV's fonts are ASCII only
-    thickness = max(1, round(1.5 * scale))
-    size = text_size_to_fit(text, 0.8 * scale, thickness, width - 24)  # long cues shrink to fit the width
-    cv2.putText(image, text, (10, bottom - round(band * 0.32)), cv2.FONT_HERSHEY_DUPLEX, size, CUE_COLOR,
-                thickness, cv2.LINE_AA)
 
 
 _MISSING = np.full((NUM_LANDMARKS, 4), np.nan, np.float32)
