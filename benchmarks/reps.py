@@ -200,7 +200,14 @@ def markdown(videos, skipped, offline, offline_types, baseline, streams, cross: 
         "each repetition's phase is taken in (the component's period at each moment, within an octave of its "
         "overall period, so a set that speeds up is counted to its end: `local_periods`), and the torso length "
         "it is measured in (one per take between camera cuts, so a set filmed from two distances, or clips "
-        "joined, is counted in both: `take_cuts`).")
+        "joined, is counted in both: `take_cuts`), and how large a cycle must be to count: a share "
+        "(`RepConfig.active_share`, 0.35, set on Countix-Fitness) of the typical size of the moments where "
+        "its movement clearly repeats, not of its largest movement (`active_floor`; no longer in the grid). "
+        "With a share of the largest movement the two bodies of data wanted different shares: Countix-Fitness "
+        "has videos whose repetitions change size several times over midway (the camera turns), which a "
+        "share of the largest cut off, while the real clips' small cycles are getting into position at "
+        "their ends, which a low share counts. Stretching the real clips' poses to their box frame by frame, "
+        "as Countix-Fitness's are, did not change which share they wanted: the stretch was not the cause.")
     lines += cross_lines(cross)
     lines += paragraph(
         "Countix-Fitness with the default settings, what the app runs (`RepConfig()`), beside the plain "
