@@ -207,7 +207,11 @@ def markdown(videos, skipped, offline, offline_types, baseline, streams, cross: 
         "has videos whose repetitions change size several times over midway (the camera turns), which a "
         "share of the largest cut off, while the real clips' small cycles are getting into position at "
         "their ends, which a low share counts. Stretching the real clips' poses to their box frame by frame, "
-        "as Countix-Fitness's are, did not change which share they wanted: the stretch was not the cause.")
+        "as Countix-Fitness's are, did not change which share they wanted: the stretch was not the cause. "
+        "And whether a repetition is one period of the movement or two: where one period later the whole "
+        "pose is its opposite rather than itself again (or its mirror image, alternating sides), a "
+        "repetition is two periods, there and back (`turns_per_repetition`): a single repetition is no "
+        "longer counted as its way down and its way up.")
     lines += cross_lines(cross)
     lines += paragraph(
         "Countix-Fitness with the default settings, what the app runs (`RepConfig()`), beside the plain "
