@@ -17,7 +17,6 @@ import pytest
 from tests.support.movement import FPS, feed, phase_of, sequence, skeleton
 from wpa.poses.sequence import NUM_LANDMARKS
 from wpa.movement.reps.counter import active_floor
-from wpa.movement.reps.periods import SWAP_COLUMNS, turns_per_repetition
 from wpa.movement.reps import (BODY, RepConfig, RepCount, RepCounter, Repetition, count_landmarks, count_repetitions,
                       pose_signal)
 
@@ -302,19 +301,3 @@ def test_a_small_movement_before_the_set_is_not_counted():
     landmarks = np.concatenate([skeleton(np.zeros(int(2 * FPS)), noise=0.0), settle, squats])
     landmarks[:, :, :2] += np.random.default_rng(13).normal(0.0, 0.002, landmarks[:, :, :2].shape)
     assert count(landmarks).count == 8
-
-
-def test_a_period_that_takes_the_pose_to_its_opposite_is_half_a_repetition():
-    """`turns_per_repetition`: 2 where one period later the whole pose is its opposite (there,
-    not back); 1 where it is the same pose again, or the mirror image (left side, then right)."""
-    rng = np.random.default_rng(14)
-    period, samples = 30, 300
-    wave = np.sin(2 * math.pi * np.arange(samples) / (2 * period))[:, None]  # a cycle of two periods
-    random = rng.normal(size=2 * len(BODY))
-    direction = random + random[SWAP_COLUMNS]  # both sides alike (a squat)
-    assert turns_per_repetition(wave * direction, period) == 2
-    assert turns_per_repetition(wave * direction, 2 * period) == 1
-    # Left and right in opposition (the pose one period later is its mirror image): each a repetition.
-    sided = random - random[SWAP_COLUMNS]
-    assert turns_per_repetition(wave * sided, period) == 1
-    assert turns_per_repetition(wave * direction, 0.4) == 1  # no lag to compare at

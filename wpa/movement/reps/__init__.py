@@ -23,9 +23,7 @@ and over. The steps, each a small function below:
    each turn of the phase while the movement is large enough is a repetition (rests between sets,
    where the amplitude falls, are not counted; a partial repetition counts when more than half done).
    Large enough is a share of the video's own clear repetitions (`active_floor`), not a size set
-   for every video. Where one period takes the whole pose to its opposite instead of back to where
-   it was (and not to its mirror image, as alternating sides do), a repetition is two turns
-   (`turns_per_repetition`): a lone squat's way down and way up are not two.
+   for every video.
 
 Where the movement found is barely periodic, the plain counter's answer is taken (`plain`).
 

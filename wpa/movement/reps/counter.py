@@ -9,7 +9,7 @@ import numpy as np
 
 from wpa.movement.reps.adapt import adapt
 from wpa.movement.reps.movement import PoseSignal, analytic_signal, gaussian_smooth, moving_average, pose_signal, true_runs
-from wpa.movement.reps.periods import local_periods, turns_per_repetition
+from wpa.movement.reps.periods import local_periods
 from wpa.movement.reps.plain import plain_peaks_of
 from wpa.movement.reps.records import NO_REPETITIONS, RepConfig, RepCount, Repetition
 from wpa.poses.sequence import PoseSequence
@@ -56,18 +56,13 @@ def count_signal(signal: PoseSignal, config: RepConfig = RepConfig()) -> RepCoun
         return NO_REPETITIONS  # nothing repeats: nothing to count, whatever peaks a plain look would find
     if best.periodicity < config.unsure_periodicity:
         return _plain(signal, best.periodicity)
-    observed = signal.observed[first:last]
-    turns = turns_per_repetition(signal.features[first:last], best.period)
-    cycles = _repetitions(best.signal, best.period, observed, config, rate, turns)
-    if turns > 1 and not cycles:
-        # Less than a whole there and back: the movement that repeats is taken as one turn a repetition.
-        turns, cycles = 1, _repetitions(best.signal, best.period, observed, config, rate)
+    cycles = _repetitions(best.signal, best.period, signal.observed[first:last], config, rate)
     times = signal.times_s[first:last]
     step = 1 / rate
     # A repetition ends where the next sample starts (exactly where the next repetition may begin).
     ends = np.append(times[1:], times[-1] + step)
     repetitions = tuple(Repetition(start_s=float(times[a]), end_s=float(ends[b - 1])) for a, b in cycles)
-    return RepCount(repetitions=repetitions, period_s=turns * best.period / rate,
+    return RepCount(repetitions=repetitions, period_s=best.period / rate,
                     stretch_s=(float(times[0]), float(times[-1] + step)), periodicity=best.periodicity)
 
 
@@ -114,7 +109,7 @@ def active_floor(amplitude: np.ndarray, clarity: np.ndarray, observed: np.ndarra
     seen where fewer), and never below MediaPipe's jitter on a still person (`_MIN_AMPLITUDE`).
 
     Taken from the video's own clear repetitions, not from its largest movements: where the size
-    of the repetitions changes within a video (the camera turns, the person tires) the smaller
+    of the repetitions changes within a video (another camera view, a tired person) the smaller
     ones still count, while a movement much smaller than the repetitions (getting into position,
     a twitch between sets) does not.
     """
@@ -124,15 +119,15 @@ def active_floor(amplitude: np.ndarray, clarity: np.ndarray, observed: np.ndarra
 
 
 def _repetitions(signal: np.ndarray, period: float, observed: np.ndarray, config: RepConfig,
-                 rate: float, turns: int = 1) -> list[tuple[int, int]]:
-    """(first, end) sample of each repetition: every `turns` turns of the phase of `signal`
-    band-passed around its period at each moment, counted where its amplitude is above `active_floor`."""
+                 rate: float) -> list[tuple[int, int]]:
+    """(first, end) sample of each repetition: turns of the phase of `signal` band-passed around
+    its period at each moment, counted where its amplitude is above `active_floor`."""
     analytic, phase_steps, clarity = _paced_band(signal, period, rate)
     amplitude = np.abs(analytic)
     active = (amplitude > active_floor(amplitude, clarity, observed, period, config.active_share)) & observed
     # Phase only moves forwards, and only while active: a rest or a twitch backwards adds nothing.
     steps = np.clip(phase_steps, 0.0, None) * active[1:]
-    progress = np.concatenate([[0.0], np.cumsum(steps)]) / (2 * math.pi * turns)
+    progress = np.concatenate([[0.0], np.cumsum(steps)]) / (2 * math.pi)
     total = int(math.floor(progress[-1] + 0.5))
     if total == 0:
         return []
@@ -140,7 +135,7 @@ def _repetitions(signal: np.ndarray, period: float, observed: np.ndarray, config
     # repetition k covers the progress from offset + k - 1 to offset + k.
     offset = _rest_phase(np.angle(analytic)[active]) / (2 * math.pi) if active.any() else 0.0
     wrapped_start = (np.angle(analytic[np.argmax(active)]) / (2 * math.pi)) % 1.0
-    offset = ((offset - wrapped_start) % 1.0) / turns
+    offset = (offset - wrapped_start) % 1.0
     # The full turns, and a partial first or last one of at least half a turn.
     bounds = [offset + k for k in range(-1, int(progress[-1] - offset) + 2)]
     spans = []
@@ -159,7 +154,7 @@ def _repetitions(signal: np.ndarray, period: float, observed: np.ndarray, config
         if result:  # where one repetition ends the next begins: no sample belongs to both
             first = max(first, result[-1][1])
         end = min(max(int(np.searchsorted(progress, b, side="left")) + 1, first + 1), len(signal))
-        result.append(_without_pauses(first, end, progress, active, turns * period))
+        result.append(_without_pauses(first, end, progress, active, period))
     return result
 
 

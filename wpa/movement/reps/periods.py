@@ -17,10 +17,6 @@ _LOCAL_PERIOD_RANGE = (0.5, 2.0)  # an octave either side of the component's per
 _LOCAL_PERIODICITY = 0.5  # ... where a moment repeats less clearly, the component's period holds
 _HALF_PERIOD = (0.4, 0.6)  # a component "at half the period" of another, as a share of it
 _ALTERNATE_MIN_PERIODICITY = 0.3  # ... and periodic enough to be the repetitions of an alternating exercise
-# One period later the whole pose is its opposite (similarity below minus this), not itself again:
-# the period is half a repetition (there and back)...
-_OPPOSITE = 0.5
-_MIRRORED = 0.3  # ... unless it is the pose's mirror image (this similar): alternating sides, each a repetition
 _LEFT_RIGHT = {11: 12, 13: 14, 15: 16, 23: 24, 25: 26, 27: 28}
 _MIRROR = {**_LEFT_RIGHT, **{right: left for left, right in _LEFT_RIGHT.items()}}
 # Feature column of the same coordinate on the other side of the body (x and y of each landmark).
@@ -171,26 +167,6 @@ def choose(candidates: list[Candidate], config: RepConfig) -> Candidate | None:
         if halves:
             best = max(halves, key=lambda c: c.score)
     return best
-
-
-def turns_per_repetition(features: np.ndarray, period: float) -> int:
-    """How many periods of the chosen component make one repetition: 2 where one period takes the
-    whole pose to its opposite rather than back to where it was (a repetition returns near its
-    start pose: a single squat's way down and up, seen as one period each), 1 otherwise,
-    and where the opposite pose is the mirror image (left then right: each side a repetition)."""
-    lag = int(round(period))
-    if lag < 1 or lag >= len(features) - 1:
-        return 1
-    centred = features - features.mean(axis=0)
-    now, later = centred[:-lag], centred[lag:]
-    if _similarity(now, later) < -_OPPOSITE and _similarity(now, later[:, SWAP_COLUMNS]) < _MIRRORED:
-        return 2
-    return 1
-
-
-def _similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity of two stretches of the movement, all coordinates together."""
-    return float(np.einsum("td,td->", a, b) / np.sqrt(np.einsum("td,td->", a, a) * np.einsum("td,td->", b, b) + 1e-12))
 
 
 def antisymmetry(direction: np.ndarray) -> float:
