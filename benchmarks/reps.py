@@ -198,9 +198,19 @@ def markdown(videos, skipped, offline, offline_types, baseline, streams, cross: 
         "replaces it where its component repeats clearly more over a longer stretch: `adapt`; no longer in "
         "the grid), the band "
         "each repetition's phase is taken in (the component's period at each moment, within an octave of its "
-        "overall period, so a set that speeds up is counted to its end: `local_periods`), and the torso length "
+        "overall period, so a set that speeds up is counted to its end: `local_periods`), the torso length "
         "it is measured in (one per take between camera cuts, so a set filmed from two distances, or clips "
-        "joined, is counted in both: `take_cuts`).")
+        "joined, is counted in both: `take_cuts`), and how large a cycle must be to count: a share "
+        "(`RepConfig.active_share`, 0.35: the best on Countix-Fitness of 0.3, 0.35 and 0.4; the rule itself "
+        "was picked among a few tried while looking at both bodies of data) of the typical size of the "
+        "moments where its movement clearly repeats, not of its largest movement (`active_floor`; no longer "
+        "in the grid). "
+        "With a share of the largest movement the real clips wanted a larger share than Countix-Fitness, "
+        "which chose the smaller by a single video: it has videos whose repetitions change size several "
+        "times over midway (a new camera view, perhaps), which a share of the largest cuts off, while the "
+        "real clips' small cycles are getting into position at their ends, which a small share counts. "
+        "Stretching the real clips' poses to their box frame by frame, as Countix-Fitness's are, did not "
+        "change which share they wanted: the stretch was not the cause.")
     lines += cross_lines(cross)
     lines += paragraph(
         "Countix-Fitness with the default settings, what the app runs (`RepConfig()`), beside the plain "
@@ -231,7 +241,9 @@ def markdown(videos, skipped, offline, offline_types, baseline, streams, cross: 
             f"repetition is counted a median {statistics.median(result.delays):.2f} periods after it ends "
             f"(90th percentile {np.percentile(result.delays, 90):.2f}: the first ones wait until two periods "
             f"have been seen). The running count went down {result.decreases} times (it shows the largest "
-            "count found so far).")
+            "count found so far: so an analysis of the window that takes a wrong period and counts too many "
+            "stays shown until `finish()`, one reason the count at the last frame is further from the truth "
+            "than the count after it).")
     lines += paragraph(
         f"Live and offline are one counter: on the real clips, the streaming counter's final count "
         f"(`finish()`) is the offline count of the same frames on {parity[0]} of {parity[1]} (a set longer than "

@@ -28,12 +28,12 @@ from wpa.movement.reps.plain import plain_count
 from wpa.paths import POSE_CACHE_DIR
 
 # The settings chosen among (every combination): below what periodicity the plain counter's
-# answer is taken, and how large a cycle must be against the large ones to count. (How many of a
-# video's own periods a movement must last to be drift is no longer chosen here: each video's
-# self-similarity chooses it, `wpa.movement.reps.adapt`.)
+# answer is taken. (How many of a video's own periods a movement must last to be drift is no
+# longer chosen here: each video's self-similarity chooses it, `wpa.movement.reps.adapt`; nor how
+# large a cycle must be to count: a share of the video's own clear repetitions,
+# `wpa.movement.reps.counter.active_floor`.)
 GRID = {
     "unsure_periodicity": (0.0, 0.2),
-    "active_amplitude": (0.15, 0.25),
 }
 
 

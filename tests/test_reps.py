@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.movement import FPS, feed, phase_of, sequence, skeleton
 from wpa.poses.sequence import NUM_LANDMARKS
+from wpa.movement.reps.counter import active_floor
 from wpa.movement.reps import (BODY, RepConfig, RepCount, RepCounter, Repetition, count_landmarks, count_repetitions,
                       pose_signal)
 
@@ -254,3 +255,49 @@ def test_streaming_a_set_longer_than_the_window():
     ends = [r.end_s for r in counter.repetitions]
     assert ends == sorted(ends)
     assert all(1.5 < b - a < 3.5 for a, b in zip(ends, ends[1:]))  # none twice, none left out
+
+
+def test_the_active_threshold_is_a_share_of_the_clear_repetitions():
+    """`active_floor`: a share of the typical size where the movement clearly repeats, not of the
+    largest movement; of every moment seen where too few repeat clearly; never below jitter."""
+    period = 20.0
+    # A third of the moments are large clear repetitions, two thirds smaller clear ones (the
+    # camera turned): the threshold follows the typical clear repetition, under the smaller ones.
+    amplitude = np.concatenate([np.full(100, 1.0), np.full(200, 0.2)])
+    clear = np.full(300, 0.8)
+    seen = np.ones(300, bool)
+    assert active_floor(amplitude, clear, seen, period, 0.35) == pytest.approx(0.35 * 0.2)
+    # Large movements that do not repeat (getting ready) do not raise it.
+    clarity = np.concatenate([np.full(100, 0.05), np.full(200, 0.8)])
+    assert active_floor(amplitude, clarity, seen, period, 0.35) == pytest.approx(0.35 * 0.2)
+    # Too few clear moments (less than a period): the typical size of all the moments seen.
+    clarity = np.zeros(300)
+    clarity[:10] = 0.8
+    assert active_floor(amplitude, clarity, seen, period, 0.5) == pytest.approx(0.5 * 0.2)
+    # Moments not seen count for nothing; a tiny movement's threshold is MediaPipe's jitter's.
+    assert active_floor(amplitude, clear, np.arange(300) < 100, period, 0.35) == pytest.approx(0.35)
+    assert active_floor(np.full(300, 0.01), clear, seen, period, 0.35) == pytest.approx(0.05)
+
+
+def test_repetitions_that_shrink_midway_are_all_counted():
+    """A set whose repetitions become a fifth as large partway (filmed from further round, done
+    shallower) is counted whole: the threshold follows the video's own clear repetitions, so the
+    smaller ones are not taken for rest beside the large ones."""
+    still = skeleton(np.zeros(1), noise=0.0)[0]
+    large = skeleton(phase_of([(15.0, 0.4)]), noise=0.0)  # 6 squats of 2.5 s
+    small = skeleton(phase_of([(20.0, 0.4)]), noise=0.0)  # 8 more ...
+    small[:, :, :2] = still[:, :2] + 0.2 * (small[:, :, :2] - still[:, :2])  # ... a fifth as deep
+    landmarks = np.concatenate([large, small])
+    landmarks[:, :, :2] += np.random.default_rng(12).normal(0.0, 0.002, landmarks[:, :, :2].shape)
+    assert abs(count(landmarks).count - 14) <= 1
+
+
+def test_a_small_movement_before_the_set_is_not_counted():
+    """Settling into position (one small dip, a fifth of a squat) before 8 squats is not one."""
+    still = skeleton(np.zeros(1), noise=0.0)[0]
+    settle = skeleton(phase_of([(2.5, 0.4)]), noise=0.0)
+    settle[:, :, :2] = still[:, :2] + 0.2 * (settle[:, :, :2] - still[:, :2])
+    squats = skeleton(phase_of([(20.0, 0.4)]), noise=0.0)
+    landmarks = np.concatenate([skeleton(np.zeros(int(2 * FPS)), noise=0.0), settle, squats])
+    landmarks[:, :, :2] += np.random.default_rng(13).normal(0.0, 0.002, landmarks[:, :, :2].shape)
+    assert count(landmarks).count == 8

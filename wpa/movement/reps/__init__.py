@@ -22,6 +22,8 @@ and over. The steps, each a small function below:
    speeds up is followed: `local_periods`), has a phase (analytic signal);
    each turn of the phase while the movement is large enough is a repetition (rests between sets,
    where the amplitude falls, are not counted; a partial repetition counts when more than half done).
+   Large enough is a share of the video's own clear repetitions (`active_floor`), not a size set
+   for every video.
 
 Where the movement found is barely periodic, the plain counter's answer is taken (`plain`).
 

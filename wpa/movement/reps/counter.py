@@ -16,6 +16,9 @@ from wpa.poses.sequence import PoseSequence
 
 _BANDS_PER_OCTAVE = 6  # the band-passes a set whose pace changes is followed with
 _MIN_AMPLITUDE = 0.05  # torso lengths: a movement smaller than this (about 2–3 cm) is not a repetition
+# A moment repeats clearly (its local tempogram's peak above this) where its size is a repetition's:
+# the size the active threshold is a share of (`RepConfig.active_share`).
+_CLEAR_PERIODICITY = 0.3
 
 
 def count_repetitions(pose: PoseSequence, start_s: float | None = None, end_s: float | None = None,
@@ -83,10 +86,11 @@ def _band(signal: np.ndarray, period: float) -> np.ndarray:
     return analytic_signal(gaussian_smooth(signal - moving_average(signal, period), period / 8))
 
 
-def _paced_band(signal: np.ndarray, period: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
+def _paced_band(signal: np.ndarray, period: float, rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The analytic signal of `signal` band-passed around its period at each moment
-    (`local_periods`), and each sample's phase step from the one before in that same band."""
-    local = local_periods(signal, period, rate)
+    (`local_periods`), each sample's phase step from the one before in that same band, and how
+    clearly the movement repeats at each sample (0..1)."""
+    local, clarity = local_periods(signal, period, rate)
     # Bands a sixth of an octave apart, around the overall period; each moment takes the nearest.
     ladder = np.round(np.log2(local / period) * _BANDS_PER_OCTAVE).astype(int)
     bands = {k: _band(signal, period * 2 ** (k / _BANDS_PER_OCTAVE)) for k in np.unique(ladder)}
@@ -95,19 +99,32 @@ def _paced_band(signal: np.ndarray, period: float, rate: float) -> tuple[np.ndar
     choice = np.searchsorted(np.array(list(bands)), ladder)
     analytic = stack[choice, rows]
     steps = np.angle(stack[choice[1:], rows[1:]] * np.conj(stack[choice[1:], rows[:-1]]))
-    return analytic, steps
+    return analytic, steps, clarity
+
+
+def active_floor(amplitude: np.ndarray, clarity: np.ndarray, observed: np.ndarray, period: float,
+                 share: float) -> float:
+    """The amplitude below which the movement is rest, not repetition: `share` of the typical
+    (median) amplitude of the moments that clearly repeat (over a period of them; of all moments
+    seen where fewer), and never below MediaPipe's jitter on a still person (`_MIN_AMPLITUDE`).
+
+    Taken from the video's own clear repetitions, not from its largest movements: where the size
+    of the repetitions changes within a video (another camera view, a tired person) the smaller
+    ones still count, while a movement much smaller than the repetitions (getting into position,
+    a twitch between sets) does not.
+    """
+    clear = (clarity > _CLEAR_PERIODICITY) & observed
+    reference = amplitude[clear] if clear.sum() >= period else amplitude[observed]
+    return max(share * float(np.median(reference)) if len(reference) else 0.0, _MIN_AMPLITUDE)
 
 
 def _repetitions(signal: np.ndarray, period: float, observed: np.ndarray, config: RepConfig,
                  rate: float) -> list[tuple[int, int]]:
     """(first, end) sample of each repetition: turns of the phase of `signal` band-passed around
-    its period at each moment, counted where its amplitude is at least `config.active_amplitude`
-    of the large cycles'."""
-    analytic, phase_steps = _paced_band(signal, period, rate)
+    its period at each moment, counted where its amplitude is above `active_floor`."""
+    analytic, phase_steps, clarity = _paced_band(signal, period, rate)
     amplitude = np.abs(analytic)
-    # Large enough against the large cycles, and against MediaPipe's jitter on a still person.
-    floor = max(config.active_amplitude * float(np.percentile(amplitude, 90)), _MIN_AMPLITUDE)
-    active = (amplitude > floor) & observed
+    active = (amplitude > active_floor(amplitude, clarity, observed, period, config.active_share)) & observed
     # Phase only moves forwards, and only while active: a rest or a twitch backwards adds nothing.
     steps = np.clip(phase_steps, 0.0, None) * active[1:]
     progress = np.concatenate([[0.0], np.cumsum(steps)]) / (2 * math.pi)

@@ -110,23 +110,24 @@ def tempogram_periods(tempogram: np.ndarray, lags: np.ndarray, rate: float) -> t
     return period, strength
 
 
-def local_periods(signal: np.ndarray, period: float, rate: float) -> np.ndarray:
+def local_periods(signal: np.ndarray, period: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
     """The period (samples) of `signal` at every sample, near its overall `period` (between
-    `_LOCAL_PERIOD_RANGE` times it): a set whose pace changes (faster towards its end) is followed
-    where it clearly repeats (its local tempogram's peak above `_LOCAL_PERIODICITY`)."""
+    `_LOCAL_PERIOD_RANGE` times it), and how clearly it repeats there (its local tempogram's
+    peak, 0..1): a set whose pace changes (faster towards its end) is followed where it clearly
+    repeats (above `_LOCAL_PERIODICITY`); elsewhere the overall period holds."""
     low, high = _LOCAL_PERIOD_RANGE
     # Lags a little beyond the range, so that a period at its ends is still a peak.
     lags = np.unique(np.round(np.geomspace(max(2.0, 0.8 * low * period), 1.25 * high * period, 24)).astype(int))
     lags = lags[lags < len(signal) - 1]
     if len(lags) < 3:
-        return np.full(len(signal), period)
+        return np.full(len(signal), period), np.zeros(len(signal))
     stride = _TEMPOGRAM_STRIDE
     tempogram = local_tempogram(signal[:, None], lags, max(int(4.0 * rate), 1), stride)
     # Each moment of the tempogram stands for `stride` samples.
     found, strength = (np.repeat(values, stride)[:len(signal)]
                        for values in tempogram_periods(tempogram, lags, rate / stride))
     clear = (found > 0) & (strength > _LOCAL_PERIODICITY)
-    return np.where(clear, np.clip(found, low * period, high * period), period)
+    return np.where(clear, np.clip(found, low * period, high * period), period), strength
 
 
 def periodic_components(features: np.ndarray, rate: float, config: RepConfig) -> list[Candidate]:

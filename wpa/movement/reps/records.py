@@ -13,9 +13,11 @@ def reps_text(count: int) -> str:
 @dataclass(frozen=True)
 class RepConfig:
     """How repetitions are found; the same for every exercise and video (what differs from video to
-    video is taken from the video itself: `wpa.movement.reps.adapt`). `python -m benchmarks.reps_cross`
-    chooses `unsure_periodicity` and `active_amplitude` on one body of data and measures them on
-    another (docs/BENCHMARKS.md); the others' defaults come from issue 13's work."""
+    video is taken from the video itself: `wpa.movement.reps.adapt`, and the active threshold, a share
+    of the video's own clear repetitions: `wpa.movement.reps.counter.active_floor`).
+    `python -m benchmarks.reps_cross` chooses `unsure_periodicity` on one body of data and measures
+    it on another (docs/BENCHMARKS.md); the others' defaults come from issue 13's work, and
+    `active_share`'s from Countix-Fitness (issue 22)."""
 
     smoothing_s: float = 0.1  # Gaussian standard deviation against MediaPipe's frame-to-frame jitter
     first_look_s: float = 6.0  # the first look at a video removes movements slower than this (wpa.movement.reps.adapt)
@@ -28,7 +30,7 @@ class RepConfig:
     components: int = 4  # principal components of the movement considered
     size_weight: float = 0.5  # a component's score is periodicity × (its size / the largest's) ** this
     stretch_periodicity: float = 0.2  # tempogram level above which a moment is repeating
-    active_amplitude: float = 0.25  # cycles smaller than this share of the large ones (90th percentile) are rest
+    active_share: float = 0.35  # cycles smaller than this share of the clear repetitions' (median) size are rest
     alternation: float = 0.5  # left/right antisymmetry above which a component is an alternating exercise
     period_ratio: float = 0.0  # a period is the shortest autocorrelation peak this high against the highest (0: the first)
     unsure_periodicity: float = 0.0  # below this, the plain counter's answer is taken (wpa.movement.reps.plain)
