@@ -10,7 +10,7 @@ a second time before STOP (tests/support/live_count_check.py). The count compare
 exercise's on both sides: a set the still padding around the clip is taken for (a shoulder press
 while someone hangs from a bar) is the padding's, which an upload of the clip never sees.
 
-Issue 23 asks this of every clip. Measured so far (docs/BENCHMARKS.md, "The Live count"), in eight
+Issue 23 asks this of every clip. Measured so far (docs/BENCHMARKS.md, "The Live count"), in nine
 runs three or four of the five ended within one of Upload's (in one, two counted over every set,
 four by the clip's exercise), never more than three away, and not the same clips every time. Live's frames come through VP8 at 15 frames/s and its pose model is the
 lite one, so its poses differ a little from an upload's (about 1 % of the picture), and where a
