@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from tests.support.movement import FPS, feed, phase_of, sequence, skeleton
-from wpa.poses.sequence import NUM_LANDMARKS
-from wpa.movement.reps.counter import active_floor
 from wpa.movement.reps import (BODY, RepConfig, RepCount, RepCounter, Repetition, count_landmarks, count_repetitions,
-                      pose_signal)
+                               pose_signal)
+from wpa.movement.reps.counter import active_floor
+from wpa.poses.sequence import NUM_LANDMARKS
 
 
 def count(landmarks: np.ndarray, **kwargs) -> RepCount:
