@@ -27,13 +27,10 @@ _CLEARLY_MORE = 1.05
 
 @dataclass(frozen=True)
 class Adapted:
-    """A movement signal made ready for one video: slow drifts removed (`detrend_s`: slower than
-    this), with the period the first look found (None where nothing repeated), its repeating
+    """A movement signal made ready for one video (slow drifts removed), with its repeating
     stretch (first, last sample) and chosen component (None where none was found)."""
 
     signal: PoseSignal
-    detrend_s: float
-    first_period_s: float | None
     stretch: tuple[int, int]
     best: Candidate | None
 
@@ -47,8 +44,7 @@ def adapt(signal: PoseSignal, config: RepConfig) -> Adapted:
     looks = [look(signal, periods * period_s, config) for periods in config.detrend_periods
              if period_s is not None and periods * period_s > config.first_look_s]
     wider = max(looks, key=_repeats, default=None)
-    kept = wider if wider is not None and _repeats(wider) > _CLEARLY_MORE * _repeats(first) else first
-    return Adapted(kept.signal, kept.detrend_s, period_s, kept.stretch, kept.best)
+    return wider if wider is not None and _repeats(wider) > _CLEARLY_MORE * _repeats(first) else first
 
 
 def look(signal: PoseSignal, detrend_s: float, config: RepConfig) -> Adapted:
@@ -58,8 +54,7 @@ def look(signal: PoseSignal, detrend_s: float, config: RepConfig) -> Adapted:
     features = detrended(signal.features, detrend_s * rate)
     first, last = exercise_stretch(features, rate, config)
     best = choose(periodic_components(features[first:last], rate, config), config)
-    return Adapted(PoseSignal(signal.times_s, features, signal.observed, rate), detrend_s,
-                   None if best is None else best.period / rate, (first, last), best)
+    return Adapted(PoseSignal(signal.times_s, features, signal.observed, rate), (first, last), best)
 
 
 def _repeats(adapted: Adapted) -> float:
